@@ -1,0 +1,134 @@
+//! Codecs: the [`Encoder`] / [`Decoder`] traits and the built-in codecs.
+//!
+//! Built in: G.711 µ-law and A-law (ITU-T G.711, bit-exact to the G.191 STL),
+//! Opus (libopus through the `opus` crate). After a decode error the caller drops
+//! that packet and goes on; the decoder stays usable (it conceals the frame on
+//! the next [`Decoder::conceal`] call if asked).
+
+mod g711;
+mod opus;
+
+pub use self::g711::{alaw_decode, alaw_encode, ulaw_decode, ulaw_encode, G711Decoder, G711Encoder, G711Law};
+pub use self::opus::{OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig};
+
+use crate::audio::{ClockRate, SampleRate};
+use thiserror::Error;
+
+/// Errors from codec construction and per-frame coding.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// The codec does not support this sampling rate / channel count combination.
+    #[error("unsupported configuration: {0}")]
+    Unsupported(String),
+    /// The output buffer is too small for the frame (caller's bug; nothing was written).
+    #[error("output buffer too small: need {needed}, have {available}")]
+    BufferTooSmall {
+        /// Elements needed.
+        needed: usize,
+        /// Elements available.
+        available: usize,
+    },
+    /// The input length is not a whole number of frames this codec accepts.
+    #[error("bad input length {0}")]
+    BadLength(usize),
+    /// The payload is corrupt; drop the packet and go on.
+    #[error("corrupt payload: {0}")]
+    Corrupt(String),
+    /// libopus returned an error code.
+    #[error("libopus: {0}")]
+    Opus(String),
+}
+
+/// Static facts about a codec as negotiated on a leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CodecKind {
+    /// G.711 µ-law (PCMU), 8 kHz, RTP clock 8000 (RFC 3551 §4.5.14).
+    Pcmu,
+    /// G.711 A-law (PCMA), 8 kHz, RTP clock 8000 (RFC 3551 §4.5.14).
+    Pcma,
+    /// Opus, RTP clock 48000 (RFC 7587).
+    Opus,
+    /// G.722, 16 kHz audio on an 8000 Hz RTP clock (RFC 3551 §4.5.2).
+    G722,
+    /// Comfort noise (RFC 3389), RTP clock 8000.
+    ComfortNoise,
+    /// telephone-event (RFC 4733).
+    TelephoneEvent,
+}
+
+impl CodecKind {
+    /// The codec for an SDP encoding name (case-insensitive), if known.
+    pub fn from_encoding_name(name: &str) -> Option<CodecKind> {
+        match name.to_ascii_uppercase().as_str() {
+            "PCMU" => Some(CodecKind::Pcmu),
+            "PCMA" => Some(CodecKind::Pcma),
+            "OPUS" => Some(CodecKind::Opus),
+            "G722" => Some(CodecKind::G722),
+            "CN" => Some(CodecKind::ComfortNoise),
+            "TELEPHONE-EVENT" => Some(CodecKind::TelephoneEvent),
+            _ => None,
+        }
+    }
+
+    /// RTP clock rate used on the wire.
+    pub fn clock_rate(self) -> ClockRate {
+        match self {
+            CodecKind::Opus => ClockRate::HZ_48000,
+            _ => ClockRate::HZ_8000,
+        }
+    }
+
+    /// Audio sampling rate the decoder produces by default.
+    pub fn sample_rate(self) -> SampleRate {
+        match self {
+            CodecKind::Opus => SampleRate::HZ_48000,
+            CodecKind::G722 => SampleRate::HZ_16000,
+            _ => SampleRate::HZ_8000,
+        }
+    }
+}
+
+/// Turns payloads into PCM. Object-safe and `Send` so sessions can hold `Box<dyn Decoder>`.
+pub trait Decoder: Send {
+    /// Output sampling rate.
+    fn sample_rate(&self) -> SampleRate;
+    /// Output channels (PCM is interleaved when > 1).
+    fn channels(&self) -> u8;
+    /// Decodes one payload into `out` (interleaved), returning samples per channel written.
+    ///
+    /// Errors: [`CodecError::BufferTooSmall`] (nothing written), [`CodecError::Corrupt`]
+    /// (drop the packet, the decoder remains usable).
+    fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError>;
+    /// Produces `samples_per_channel` samples of concealment for a lost frame
+    /// (codec-native PLC where the codec has one), returning samples per channel written.
+    fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16]) -> Result<usize, CodecError>;
+    /// Samples per channel (at [`Self::sample_rate`]) that `payload` decodes to, if it can be told without decoding.
+    fn samples_in(&self, payload: &[u8]) -> Option<usize>;
+}
+
+/// Turns PCM into payloads. Object-safe and `Send`.
+pub trait Encoder: Send {
+    /// Input sampling rate.
+    fn sample_rate(&self) -> SampleRate;
+    /// Input channels (interleaved when > 1).
+    fn channels(&self) -> u8;
+    /// Encodes one frame of interleaved PCM into `out`, returning the payload length in bytes.
+    ///
+    /// Errors: [`CodecError::BadLength`] when `pcm` is not a frame size the codec accepts,
+    /// [`CodecError::BufferTooSmall`].
+    fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, CodecError>;
+}
+
+/// Creates a decoder for a built-in codec, or `None` when the codec has no audio decoder here.
+pub fn decoder_for(kind: CodecKind, channels: u8) -> Option<Box<dyn Decoder>> {
+    match kind {
+        CodecKind::Pcmu => Some(Box::new(G711Decoder::new(G711Law::Mu))),
+        CodecKind::Pcma => Some(Box::new(G711Decoder::new(G711Law::A))),
+        CodecKind::Opus => OpusDecoder::new(SampleRate::HZ_48000, channels.clamp(1, 2))
+            .ok()
+            .map(|d| Box::new(d) as Box<dyn Decoder>),
+        _ => None,
+    }
+}

@@ -1,0 +1,24 @@
+//! The crate's error type: one variant per module, each wrapping that module's error enum.
+
+use thiserror::Error;
+
+/// Any error the library returns.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An RTP packet could not be parsed (RFC 3550 §5.1).
+    #[error("rtp: {0}")]
+    Rtp(#[from] crate::rtp::RtpParseError),
+    /// A codec could not be created or failed on a frame.
+    #[error("codec: {0}")]
+    Codec(#[from] crate::codec::CodecError),
+    /// The recorder or an Ogg stream failed.
+    #[error("record: {0}")]
+    Record(#[from] crate::record::RecordError),
+    /// A capture file could not be read.
+    #[error("capture: {0}")]
+    Capture(#[from] crate::capture::CaptureError),
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,5 @@
+//! stub
+/// Record errors.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError { /// stub
+ #[error("x")] X }
