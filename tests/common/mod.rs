@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests: locating ../shared/data.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The `../shared/data` folder beside the repository, or `None` (with a printed reason)
+/// when it is absent. Under `JYQQ_REQUIRE_SHARED_DATA=1` absence is a test failure.
+pub fn shared_data() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if dir.join("MANIFEST.md").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
+        panic!("JYQQ_REQUIRE_SHARED_DATA=1 but {} is missing", dir.display());
+    }
+    eprintln!("SKIP: {} is absent (set JYQQ_REQUIRE_SHARED_DATA=1 to make this a failure)", dir.display());
+    None
+}
+
+/// Reads `rel` under ../shared/data, or `None` when the folder is absent (see [`shared_data`]).
+/// A missing file inside a present folder is a failure.
+pub fn shared_file(rel: &str) -> Option<Vec<u8>> {
+    let dir = shared_data()?;
+    let p = dir.join(rel);
+    Some(std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+}
+
+/// Whether an external tool (tshark, ffmpeg, …) is on PATH. Under
+/// `JYQQ_REQUIRE_SHARED_DATA=1` a missing tool is a failure, since CI installs them.
+pub fn have_tool(name: &str) -> bool {
+    let ok = std::process::Command::new(name)
+        .arg("-version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !ok {
+        if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
+            panic!("{name} is not installed but JYQQ_REQUIRE_SHARED_DATA=1 (CI installs it)");
+        }
+        eprintln!("SKIP: {name} not installed");
+    }
+    ok
+}
