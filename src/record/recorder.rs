@@ -1,0 +1,319 @@
+//! The call recorder: two leg timelines → stereo Opus → Ogg pages (RFC 7845).
+//!
+//! Run loop (sans-IO): [`Recorder::push`] each accepted RTP packet of a leg, call
+//! [`Recorder::handle_timeout`] with the host time at least every frame (20 ms), and
+//! drain [`Recorder::poll_page`] after each call. [`Recorder::finish`] ends the stream
+//! with an end-of-stream page whose granule position applies end trimming.
+
+use super::ogg::OggPageWriter;
+use super::opus_head::{OpusHead, OpusTags};
+use super::timeline::{LegTimeline, TimelineParams};
+use super::{LegStats, RecordError};
+use crate::audio::SampleRate;
+use crate::codec::{Encoder, OpusApplication, OpusEncoder, OpusEncoderConfig};
+use crate::leg::Leg;
+use crate::rtp::{MediaPacket, PayloadMap};
+use crate::time::HostTime;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Ogg Opus granule positions count 48 kHz samples (RFC 7845 §4).
+const GRANULE_RATE: u64 = 48_000;
+
+/// How a call is recorded.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RecorderConfig {
+    /// Rate the legs are mixed and encoded at: the highest rate either leg needs
+    /// (8 kHz for two G.711 legs). Must be one of libopus' rates: 8, 12, 16, 24 or 48 kHz.
+    pub rate: SampleRate,
+    /// Payload types negotiated on leg A and leg B (rtpmap), to pick decoders.
+    pub payloads: [PayloadMap; 2],
+    /// How long a packet waits (host arrival time) for earlier-timestamped packets to arrive.
+    pub reorder_window: Duration,
+    /// How much later than its arrival-derived place a packet may be and still be written;
+    /// the recording lags the network by `reorder_window + jitter_margin`.
+    pub jitter_margin: Duration,
+    /// Longest gap filled with codec concealment after real audio; longer gaps are silence
+    /// (or comfort noise after a CN packet).
+    pub conceal_max: Duration,
+    /// A timestamp jump whose position disagrees with the arrival clock by more than this
+    /// re-anchors the leg on arrival time.
+    pub max_timestamp_deviation: Duration,
+    /// Longest media time between page flushes (200 ms ..= 1 s recommended; crash loss bound).
+    pub flush_interval: Duration,
+    /// Opus bitrate in bit/s for the stereo stream.
+    pub bitrate_bps: u32,
+    /// Opus encoder complexity 0..=10.
+    pub complexity: u8,
+    /// Ogg logical stream serial number (RFC 3533 §6), chosen by the host.
+    pub serial: u32,
+    /// OpusTags comments as `KEY=value` (RFC 7845 §5.2), e.g. `CALL_ID=…`.
+    pub tags: Vec<String>,
+}
+
+impl RecorderConfig {
+    /// Defaults for a recording at `rate` with the given legs' payload maps: 60 ms reorder
+    /// window, 200 ms jitter margin, 60 ms concealment, 2 s timestamp deviation, 1 s flush,
+    /// 24 kbit/s (8 kHz) or 32 kbit/s (wider) stereo, complexity 5.
+    pub fn new(rate: SampleRate, leg_a: PayloadMap, leg_b: PayloadMap) -> Self {
+        RecorderConfig {
+            rate,
+            payloads: [leg_a, leg_b],
+            reorder_window: Duration::from_millis(60),
+            jitter_margin: Duration::from_millis(200),
+            conceal_max: Duration::from_millis(60),
+            max_timestamp_deviation: Duration::from_secs(2),
+            flush_interval: Duration::from_secs(1),
+            bitrate_bps: if rate.hz() <= 8000 { 24_000 } else { 32_000 },
+            complexity: 5,
+            serial: 0x4a59_5151,
+            tags: Vec::new(),
+        }
+    }
+}
+
+/// One Ogg page of the recording, ready to be written in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordingPage {
+    /// The complete page bytes (header, segment table, data), CRC set.
+    pub data: Vec<u8>,
+    /// Granule position of the page (48 kHz samples including pre-skip; 0 on header pages).
+    pub granule: u64,
+    /// Page sequence number (RFC 3533).
+    pub sequence: u32,
+    /// Whether this is the end-of-stream page.
+    pub eos: bool,
+}
+
+/// Records a two-leg call to a stereo Ogg Opus stream (channel 0 = leg A, channel 1 = leg B).
+pub struct Recorder {
+    cfg: RecorderConfig,
+    start: HostTime,
+    legs: [LegTimeline; 2],
+    encoder: OpusEncoder,
+    writer: OggPageWriter,
+    pre_skip: u16,
+    frame_samples: usize,
+    frame_granule: u64,
+    /// Next sample position (at `cfg.rate`) to encode.
+    enc_pos: u64,
+    /// Granule position after the last encoded packet.
+    granule: u64,
+    /// Packets waiting for the next page: concatenated data and lengths.
+    page_data: Vec<u8>,
+    page_lens: Vec<usize>,
+    page_media: Duration,
+    pcm: Vec<i16>,
+    packet: Vec<u8>,
+    pages: VecDeque<RecordingPage>,
+    finishing: bool,
+    finished: bool,
+}
+
+impl Recorder {
+    /// Starts a recording whose timeline begins at host time `start` (the call's answer time,
+    /// or the first packet of either leg). Emits the OpusHead and OpusTags pages.
+    ///
+    /// Errors: [`RecordError::Config`] for a rate libopus cannot encode, or an Opus setup failure.
+    pub fn new(cfg: RecorderConfig, start: HostTime) -> Result<Self, RecordError> {
+        let rate = cfg.rate;
+        if !matches!(rate.hz(), 8000 | 12_000 | 16_000 | 24_000 | 48_000) {
+            return Err(RecordError::Config(format!("recording rate {} Hz is not an Opus rate", rate.hz())));
+        }
+        let frame = Duration::from_millis(20);
+        let mut enc_cfg = OpusEncoderConfig::default();
+        enc_cfg.sample_rate = rate;
+        enc_cfg.channels = 2;
+        enc_cfg.application = OpusApplication::Voip;
+        enc_cfg.bitrate_bps = Some(cfg.bitrate_bps);
+        enc_cfg.complexity = cfg.complexity;
+        enc_cfg.frame = frame;
+        let mut encoder = OpusEncoder::new(enc_cfg).map_err(RecordError::Codec)?;
+        let pre_skip = u16::try_from(encoder.pre_skip_48k()).unwrap_or(u16::MAX);
+        let frame_samples = rate.samples_in(frame);
+        let params = TimelineParams {
+            rate,
+            start,
+            conceal_max: cfg.conceal_max,
+            max_timestamp_deviation: cfg.max_timestamp_deviation,
+        };
+        let legs = [
+            LegTimeline::new(params.clone(), cfg.payloads[0].clone()),
+            LegTimeline::new(params, cfg.payloads[1].clone()),
+        ];
+        let mut rec = Recorder {
+            writer: OggPageWriter::new(cfg.serial),
+            start,
+            legs,
+            pre_skip,
+            frame_samples,
+            frame_granule: frame_samples as u64 * GRANULE_RATE / u64::from(rate.hz()),
+            enc_pos: 0,
+            granule: 0,
+            page_data: Vec::with_capacity(8192),
+            page_lens: Vec::with_capacity(64),
+            page_media: Duration::ZERO,
+            pcm: vec![0; frame_samples * 2],
+            packet: vec![0; 1500],
+            pages: VecDeque::new(),
+            finishing: false,
+            finished: false,
+            encoder,
+            cfg,
+        };
+        rec.write_headers();
+        Ok(rec)
+    }
+
+    fn write_headers(&mut self) {
+        let head = OpusHead::new(2, self.pre_skip, self.cfg.rate.hz());
+        let mut tags = OpusTags::new(concat!("jyqq-media ", env!("CARGO_PKG_VERSION")));
+        for t in &self.cfg.tags {
+            tags.comments.push(t.clone());
+        }
+        let head_bytes = head.to_bytes();
+        self.emit_page(&[&head_bytes], 0, true, false);
+        let tag_bytes = tags.to_bytes();
+        self.emit_page(&[&tag_bytes], 0, false, false);
+    }
+
+    fn emit_page(&mut self, packets: &[&[u8]], granule: u64, bos: bool, eos: bool) {
+        let mut data = Vec::with_capacity(packets.iter().map(|p| p.len()).sum::<usize>() + 300);
+        let sequence = self.writer.next_sequence();
+        self.writer.write_page(packets, granule, bos, eos, &mut data);
+        self.pages.push_back(RecordingPage { data, granule, sequence, eos });
+    }
+
+    /// The Opus pre-skip written in OpusHead, in 48 kHz samples.
+    pub fn pre_skip(&self) -> u16 {
+        self.pre_skip
+    }
+
+    /// Hands one accepted RTP packet of `leg` to the recorder (one mutation; then drain pages).
+    /// Packets after [`Recorder::finish`] are ignored.
+    pub fn push(&mut self, leg: Leg, packet: MediaPacket) {
+        if !self.finished {
+            self.legs[leg.index()].push(packet);
+        }
+    }
+
+    fn arrival_pos(&self, t: HostTime) -> u64 {
+        let ns = u128::from(t.as_nanos().saturating_sub(self.start.as_nanos()));
+        u64::try_from(ns * u128::from(self.cfg.rate.hz()) / 1_000_000_000).unwrap_or(u64::MAX)
+    }
+
+    /// Advances the recording to host time `now`: releases packets past the reorder window,
+    /// and encodes every frame that no packet still in flight can change.
+    pub fn handle_timeout(&mut self, now: HostTime) -> Result<(), RecordError> {
+        if self.finished {
+            return Ok(());
+        }
+        let horizon = now.saturating_sub(self.cfg.reorder_window);
+        for leg in &mut self.legs {
+            leg.release(Some(horizon));
+        }
+        let safe = self.arrival_pos(horizon.saturating_sub(self.cfg.jitter_margin));
+        let ready = self.legs.iter().map(|l| l.written_end().max(safe)).min().unwrap_or(0);
+        while self.enc_pos + self.frame_samples as u64 <= ready {
+            self.encode_frame()?;
+        }
+        Ok(())
+    }
+
+    /// When the host should call [`Recorder::handle_timeout`] next: one frame after `now`.
+    pub fn poll_timeout(&self, now: HostTime) -> HostTime {
+        now.saturating_add(Duration::from_millis(20))
+    }
+
+    fn encode_frame(&mut self) -> Result<(), RecordError> {
+        let n = self.frame_samples;
+        for (ch, leg) in self.legs.iter_mut().enumerate() {
+            leg.take(self.enc_pos, n, &mut self.pcm, ch, 2);
+        }
+        self.enc_pos += n as u64;
+        self.encode_pcm()
+    }
+
+    fn encode_pcm(&mut self) -> Result<(), RecordError> {
+        let len = self.encoder.encode(&self.pcm, &mut self.packet).map_err(RecordError::Codec)?;
+        self.page_data.extend_from_slice(&self.packet[..len]);
+        self.page_lens.push(len);
+        self.granule += self.frame_granule;
+        self.page_media += Duration::from_millis(20);
+        if self.page_media >= self.cfg.flush_interval && !self.finishing {
+            self.flush_page(self.granule, false);
+        }
+        Ok(())
+    }
+
+    fn flush_page(&mut self, granule: u64, eos: bool) {
+        if self.page_lens.is_empty() && !eos {
+            return;
+        }
+        let data = std::mem::take(&mut self.page_data);
+        let mut packets: Vec<&[u8]> = Vec::with_capacity(self.page_lens.len());
+        let mut off = 0;
+        for &l in &self.page_lens {
+            packets.push(&data[off..off + l]);
+            off += l;
+        }
+        let mut page = Vec::with_capacity(data.len() + 300);
+        let sequence = self.writer.next_sequence();
+        self.writer.write_page(&packets, granule, false, eos, &mut page);
+        self.pages.push_back(RecordingPage { data: page, granule, sequence, eos });
+        self.page_data = data;
+        self.page_data.clear();
+        self.page_lens.clear();
+        self.page_media = Duration::ZERO;
+    }
+
+    /// Ends the recording at host time `now`: places every packet still waiting, encodes to
+    /// the end of the later leg, flushes the encoder's delay, and queues the end-of-stream page
+    /// whose granule position is pre-skip + audio samples at 48 kHz (end trimming, RFC 7845 §4.4).
+    pub fn finish(&mut self, _now: HostTime) -> Result<(), RecordError> {
+        if self.finished {
+            return Ok(());
+        }
+        for leg in &mut self.legs {
+            leg.release(None);
+        }
+        self.finishing = true;
+        let end = self.legs.iter().map(|l| l.written_end()).max().unwrap_or(0).max(self.enc_pos);
+        while self.enc_pos < end {
+            self.encode_frame()?;
+        }
+        let audio48 = end * GRANULE_RATE / u64::from(self.cfg.rate.hz());
+        let final_granule = audio48 + u64::from(self.pre_skip);
+        // Flush the encoder's lookahead with silence until the packets cover the final granule.
+        while self.granule < final_granule || self.page_lens.is_empty() {
+            self.pcm.fill(0);
+            self.encode_pcm()?;
+        }
+        self.flush_page(final_granule, true);
+        self.finished = true;
+        Ok(())
+    }
+
+    /// The next finished page, in stream order. Poll after every `push`, `handle_timeout` and `finish`.
+    #[must_use]
+    pub fn poll_page(&mut self) -> Option<RecordingPage> {
+        self.pages.pop_front()
+    }
+
+    /// Timeline statistics of `leg`.
+    pub fn leg_stats(&self, leg: Leg) -> &LegStats {
+        &self.legs[leg.index()].stats
+    }
+
+    /// Audio encoded so far, excluding pre-skip and padding.
+    pub fn duration(&self) -> Duration {
+        self.cfg.rate.duration_of(self.enc_pos)
+    }
+
+    /// Whether [`Recorder::finish`] has run.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+}

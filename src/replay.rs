@@ -1,0 +1,260 @@
+//! Offline replay: records the calls found in a packet capture, on the capture's own clock.
+//!
+//! This is the `record_call` job as a library function, so examples, tests and benches share
+//! it. It stays sans-IO: the capture comes in as bytes already read, the recordings go out as
+//! bytes; each datagram is handed to the leg's [`Ingress`] and the [`Recorder`] at its capture
+//! time, exactly as a live host would.
+
+use crate::capture::{find_rtp_streams, pair_calls, sdp_payload_maps, Capture, Datagram, RtpStreamInfo};
+use crate::codec::CodecKind;
+use crate::leg::Leg;
+use crate::record::{LegStats, RecordError, Recorder, RecorderConfig};
+use crate::rtp::{Ingress, IngressConfig, PayloadMap, PayloadType, RtpPacket, Ssrc};
+use crate::{HostTime, SampleRate};
+use std::net::SocketAddr;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why a call could not be recorded.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// A leg carries audio in a codec this build cannot decode; nothing is recorded
+    /// rather than a recording with that leg silently missing.
+    #[error("call {call}, leg {leg:?}: unsupported codec {name} (payload type {pt}); supported: PCMU, PCMA, Opus")]
+    UnsupportedCodec {
+        /// Call number (from 1).
+        call: usize,
+        /// The leg.
+        leg: Leg,
+        /// Payload type.
+        pt: u8,
+        /// Encoding name and clock rate from the rtpmap, e.g. `G729/8000`.
+        name: String,
+    },
+    /// The capture holds no RTP stream.
+    #[error("the capture holds no RTP stream")]
+    NoRtp,
+    /// `--call N` named a call the capture does not have.
+    #[error("call {asked} not found: the capture has {found} call(s)")]
+    NoSuchCall {
+        /// The call asked for.
+        asked: usize,
+        /// Calls found.
+        found: usize,
+    },
+    /// The recorder failed.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Options of a replay.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ReplayOptions {
+    /// Record only this call (numbered from 1 in order of first packet); `None` records all.
+    pub call: Option<usize>,
+}
+
+/// Receive statistics of one RTP stream (one SSRC on one leg), as in RFC 3550 §6.4.1.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct StreamReport {
+    /// Source address of the stream.
+    pub src: SocketAddr,
+    /// Destination address of the stream.
+    pub dst: SocketAddr,
+    /// SSRC.
+    pub ssrc: Ssrc,
+    /// Payload types seen, each with its encoding name (`?` when no rtpmap) and packet count.
+    pub payload_types: Vec<(u8, String, u64)>,
+    /// Packets accepted by ingress (duplicates excluded).
+    pub packets: u64,
+    /// Packets lost: expected (RFC 3550 A.3, from extended sequence numbers) minus unique packets received.
+    pub lost: i64,
+    /// Duplicate packets dropped.
+    pub duplicates: u64,
+    /// Packets that arrived after a higher sequence number.
+    pub reordered: u64,
+    /// First to last arrival.
+    pub duration: Duration,
+    /// RFC 3550 interarrival jitter at the end of the stream, in ms.
+    pub jitter_ms: f64,
+}
+
+/// One recorded call.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallRecording {
+    /// Call number, from 1, in order of the call's first packet.
+    pub number: usize,
+    /// Stream reports of leg A and leg B (leg B empty for a one-leg call).
+    pub streams: [Vec<StreamReport>; 2],
+    /// Recorder timeline statistics of leg A and leg B.
+    pub timeline: [LegStats; 2],
+    /// The complete Ogg Opus file.
+    pub ogg: Vec<u8>,
+    /// Recorded audio duration (excluding pre-skip).
+    pub duration: Duration,
+    /// Recording rate (Hz) the legs were mixed at.
+    pub rate: SampleRate,
+}
+
+/// Records every call of `capture` (or the one `opts.call` names).
+///
+/// Errors: [`ReplayError::NoRtp`], [`ReplayError::NoSuchCall`], [`ReplayError::UnsupportedCodec`].
+pub fn record_capture(capture: &Capture, opts: &ReplayOptions) -> Result<Vec<CallRecording>, ReplayError> {
+    let streams = find_rtp_streams(capture);
+    if streams.is_empty() {
+        return Err(ReplayError::NoRtp);
+    }
+    let calls = pair_calls(&streams);
+    let sdp = sdp_payload_maps(capture);
+    if let Some(n) = opts.call {
+        if n == 0 || n > calls.len() {
+            return Err(ReplayError::NoSuchCall { asked: n, found: calls.len() });
+        }
+    }
+    let mut out = Vec::new();
+    for (i, call) in calls.iter().enumerate() {
+        let number = i + 1;
+        if opts.call.is_some_and(|n| n != number) {
+            continue;
+        }
+        let leg_streams = [&call.leg_a, &call.leg_b];
+        let mut inputs: [Vec<&Datagram>; 2] = [Vec::new(), Vec::new()];
+        let mut maps = [PayloadMap::static_defaults(), PayloadMap::static_defaults()];
+        for (li, ids) in leg_streams.iter().enumerate() {
+            for &si in ids.iter() {
+                let s: &RtpStreamInfo = &streams[si];
+                inputs[li].extend(s.indices.iter().map(|&d| &capture.datagrams[d]));
+                for f in sdp.formats_for(s.src, s.dst) {
+                    maps[li].insert(f);
+                }
+            }
+            inputs[li].sort_by_key(|d| d.time);
+        }
+        out.push(record_legs(number, inputs, maps)?);
+    }
+    Ok(out)
+}
+
+/// The decodable codec of `pt` on a leg, `Ok(None)` for non-audio (CN, telephone-event) and
+/// for payload types with no rtpmap, an error for a named codec that cannot be decoded here.
+fn audio_codec(map: &PayloadMap, pt: u8, call: usize, leg: Leg) -> Result<Option<CodecKind>, ReplayError> {
+    let Some(fmt) = map.get(PayloadType(pt)) else { return Ok(None) };
+    match CodecKind::from_encoding_name(&fmt.encoding_name) {
+        Some(CodecKind::ComfortNoise | CodecKind::TelephoneEvent) => Ok(None),
+        Some(k @ (CodecKind::Pcmu | CodecKind::Pcma | CodecKind::Opus)) => Ok(Some(k)),
+        _ => Err(ReplayError::UnsupportedCodec {
+            call,
+            leg,
+            pt,
+            name: format!("{}/{}", fmt.encoding_name, fmt.clock_rate.hz()),
+        }),
+    }
+}
+
+/// Records one call from each leg's datagrams (in capture order) with each leg's payload map.
+///
+/// Leg B may be empty (a one-leg call: its channel is silent). The call timeline starts at
+/// the first datagram of either leg.
+pub fn record_legs(number: usize, legs: [Vec<&Datagram>; 2], payloads: [PayloadMap; 2]) -> Result<CallRecording, ReplayError> {
+    let leg_ids = [Leg::A, Leg::B];
+    // Which codecs are in use decides the recording rate; a named codec we lack is an error.
+    let mut rate = SampleRate::HZ_8000;
+    for (li, datagrams) in legs.iter().enumerate() {
+        let mut seen = [false; 128];
+        for d in datagrams {
+            if let Ok(p) = RtpPacket::parse(&d.payload) {
+                let pt = usize::from(p.payload_type());
+                if !seen[pt] {
+                    seen[pt] = true;
+                    if let Some(k) = audio_codec(&payloads[li], p.payload_type(), number, leg_ids[li])? {
+                        rate = rate.max(k.sample_rate());
+                    }
+                }
+            }
+        }
+    }
+    let start = legs.iter().filter_map(|l| l.first().map(|d| d.time)).min().unwrap_or(HostTime::ZERO);
+    let mut cfg = RecorderConfig::new(rate, payloads[0].clone(), payloads[1].clone());
+    cfg.serial = 0x4a59_0000 | (number as u32 & 0xFFFF);
+    cfg.tags.push(format!("CALL_NUMBER={number}"));
+    let mut recorder = Recorder::new(cfg, start)?;
+    let mut ingress = [0, 1].map(|li| {
+        let mut c = IngressConfig::default();
+        c.payloads = payloads[li].clone();
+        Ingress::new(c)
+    });
+    let mut ogg = Vec::new();
+    let mut idx = [0usize, 0usize];
+    let mut last = start;
+    loop {
+        // Merge the legs in arrival order.
+        let next = (0..2)
+            .filter_map(|li| legs[li].get(idx[li]).map(|d| (d.time, li)))
+            .min();
+        let Some((t, li)) = next else { break };
+        let d = legs[li][idx[li]];
+        idx[li] += 1;
+        last = last.max(t);
+        recorder.handle_timeout(t)?;
+        if let Ok(p) = ingress[li].receive(t, d.src, &d.payload) {
+            recorder.push(leg_ids[li], p);
+        }
+        while let Some(page) = recorder.poll_page() {
+            ogg.extend_from_slice(&page.data);
+        }
+    }
+    recorder.finish(last)?;
+    while let Some(page) = recorder.poll_page() {
+        ogg.extend_from_slice(&page.data);
+    }
+    let streams = [0, 1].map(|li| stream_reports(&ingress[li], &legs[li], &payloads[li]));
+    Ok(CallRecording {
+        number,
+        streams,
+        timeline: [recorder.leg_stats(Leg::A).clone(), recorder.leg_stats(Leg::B).clone()],
+        ogg,
+        duration: recorder.duration(),
+        rate,
+    })
+}
+
+fn stream_reports(ingress: &Ingress, datagrams: &[&Datagram], payloads: &PayloadMap) -> Vec<StreamReport> {
+    let mut out: Vec<StreamReport> = Vec::new();
+    for st in ingress.all_stats() {
+        let mine: Vec<&&Datagram> = datagrams
+            .iter()
+            .filter(|d| RtpPacket::parse(&d.payload).is_ok_and(|p| p.ssrc() == st.ssrc.0))
+            .collect();
+        let (Some(first), Some(last)) = (mine.first(), mine.last()) else { continue };
+        let mut pts: Vec<(u8, String, u64)> = Vec::new();
+        for d in &mine {
+            if let Ok(p) = RtpPacket::parse(&d.payload) {
+                let pt = p.payload_type();
+                match pts.iter_mut().find(|e| e.0 == pt) {
+                    Some(e) => e.2 += 1,
+                    None => {
+                        let name = payloads.get(PayloadType(pt)).map_or("?".to_string(), |f| f.encoding_name.clone());
+                        pts.push((pt, name, 1));
+                    }
+                }
+            }
+        }
+        out.push(StreamReport {
+            src: first.src,
+            dst: first.dst,
+            ssrc: st.ssrc,
+            payload_types: pts,
+            packets: st.received,
+            lost: st.lost(),
+            duplicates: st.duplicates,
+            reordered: st.reordered,
+            duration: last.time.saturating_since(first.time),
+            jitter_ms: st.jitter.ms(),
+        });
+    }
+    out
+}
