@@ -16,6 +16,7 @@
 //! Encoding and decoding are table lookups (tables built at compile time from the
 //! G.191 algorithm, which is kept here as the reference and tested against them).
 
+use super::pitch_plc::PitchConcealer;
 use super::{CodecError, Decoder, Encoder};
 use crate::audio::SampleRate;
 
@@ -271,25 +272,6 @@ impl Encoder for G711Encoder {
 // ---------------------------------------------------------------------------
 // Decoder with concealment.
 
-/// Samples of decoded output kept for concealment (45 ms at 8 kHz).
-const HISTORY_LEN: usize = 360;
-/// Shortest pitch period searched: 40 samples = 5 ms (200 Hz).
-const PITCH_MIN: usize = 40;
-/// Longest pitch period searched: 120 samples = 15 ms (66.7 Hz).
-const PITCH_MAX: usize = 120;
-/// Correlation window of the pitch search: 160 samples = 20 ms.
-const CORR_LEN: usize = 160;
-/// Normalised correlation at or above which the signal counts as voiced.
-const VOICED_CORR: f64 = 0.5;
-/// What is repeated when the signal is not voiced: the last 20 ms (one frame).
-const FRAME_LEN: usize = 160;
-/// Concealment plays at full gain for the first 10 ms of an erasure...
-const FADE_START: usize = 80;
-/// ...then fades linearly to silence, reached 60 ms into the erasure.
-const FADE_END: usize = 480;
-/// Cross-fade from the concealment into the first real frame after an erasure (2 ms).
-const RESUME_XFADE: usize = 16;
-
 /// A G.711 decoder: one code byte per sample in, 8 kHz mono 16-bit PCM out.
 ///
 /// Any payload length is accepted; [`Decoder::samples_in`] is the payload length.
@@ -305,16 +287,7 @@ const RESUME_XFADE: usize = 16;
 #[derive(Debug, Clone)]
 pub struct G711Decoder {
     law: G711Law,
-    /// The last `history_fill` output samples end at `history[HISTORY_LEN - 1]`.
-    history: [i16; HISTORY_LEN],
-    history_fill: usize,
-    /// Samples of consecutive concealment produced so far (0 after a real frame).
-    concealed: usize,
-    /// The waveform being repeated during an erasure, `cycle[..cycle_len]`.
-    cycle: [i16; FRAME_LEN],
-    cycle_len: usize,
-    /// Read position in `cycle`.
-    cycle_pos: usize,
+    plc: PitchConcealer,
 }
 
 impl G711Decoder {
@@ -322,12 +295,7 @@ impl G711Decoder {
     pub fn new(law: G711Law) -> Self {
         G711Decoder {
             law,
-            history: [0; HISTORY_LEN],
-            history_fill: 0,
-            concealed: 0,
-            cycle: [0; FRAME_LEN],
-            cycle_len: 0,
-            cycle_pos: 0,
+            plc: PitchConcealer::new(SampleRate::HZ_8000),
         }
     }
 
@@ -335,76 +303,6 @@ impl G711Decoder {
     pub fn law(&self) -> G711Law {
         self.law
     }
-
-    fn remember(&mut self, samples: &[i16]) {
-        let n = samples.len();
-        if n >= HISTORY_LEN {
-            self.history.copy_from_slice(&samples[n - HISTORY_LEN..]);
-        } else {
-            self.history.copy_within(n.., 0);
-            self.history[HISTORY_LEN - n..].copy_from_slice(samples);
-        }
-        self.history_fill = (self.history_fill + n).min(HISTORY_LEN);
-    }
-
-    /// Chooses the waveform to repeat at the start of an erasure.
-    fn start_erasure(&mut self) {
-        let hist = &self.history[HISTORY_LEN - self.history_fill..];
-        let len = match best_pitch(hist) {
-            Some(period) => period,
-            None => hist.len().min(FRAME_LEN),
-        };
-        self.cycle[..len].copy_from_slice(&hist[hist.len() - len..]);
-        self.cycle_len = len;
-        self.cycle_pos = 0;
-    }
-
-    /// Next concealment sample at erasure position `self.concealed`, advancing both positions.
-    fn next_synthetic(&mut self) -> i16 {
-        let t = self.concealed;
-        self.concealed = self.concealed.saturating_add(1);
-        if self.cycle_len == 0 || t >= FADE_END {
-            return 0;
-        }
-        let s = i32::from(self.cycle[self.cycle_pos]);
-        self.cycle_pos = (self.cycle_pos + 1) % self.cycle_len;
-        if t < FADE_START {
-            return s as i16;
-        }
-        // Linear fade; |s * gain| < 32768 * 400, no overflow.
-        let gain = (FADE_END - t) as i32;
-        (s * gain / (FADE_END - FADE_START) as i32) as i16
-    }
-}
-
-/// The pitch period (samples) of the end of `hist` if it looks voiced.
-fn best_pitch(hist: &[i16]) -> Option<usize> {
-    if hist.len() < CORR_LEN + PITCH_MAX {
-        return None;
-    }
-    let end = hist.len();
-    let target = &hist[end - CORR_LEN..];
-    let e0: f64 = target.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-    if e0 == 0.0 {
-        return None;
-    }
-    let mut best: Option<(usize, f64)> = None;
-    for lag in PITCH_MIN..=PITCH_MAX {
-        let past = &hist[end - CORR_LEN - lag..end - lag];
-        let (mut c, mut e) = (0.0f64, 0.0f64);
-        for (&a, &b) in target.iter().zip(past) {
-            c += f64::from(a) * f64::from(b);
-            e += f64::from(b) * f64::from(b);
-        }
-        if c <= 0.0 || e == 0.0 {
-            continue;
-        }
-        let r = c / (e0 * e).sqrt();
-        if best.map_or(true, |(_, br)| r > br) {
-            best = Some((lag, r));
-        }
-    }
-    best.filter(|&(_, r)| r >= VOICED_CORR).map(|(lag, _)| lag)
 }
 
 impl Decoder for G711Decoder {
@@ -417,23 +315,13 @@ impl Decoder for G711Decoder {
     }
 
     /// Decodes every byte of `payload` (one code per sample), returning `payload.len()`.
+    /// The first 2 ms after concealment are cross-faded (see the type's docs).
     fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError> {
-        let n = payload.len();
-        match self.law {
+        let n = match self.law {
             G711Law::Mu => ulaw_decode_slice(payload, out)?,
             G711Law::A => alaw_decode_slice(payload, out)?,
         };
-        if self.concealed > 0 {
-            for i in 0..n.min(RESUME_XFADE) {
-                let synth = i32::from(self.next_synthetic());
-                let real = i32::from(out[i]);
-                let w = (i + 1) as i32;
-                let x = RESUME_XFADE as i32 + 1;
-                out[i] = ((synth * (x - w) + real * w) / x) as i16;
-            }
-            self.concealed = 0;
-        }
-        self.remember(&out[..n]);
+        self.plc.real(&mut out[..n]);
         Ok(n)
     }
 
@@ -444,13 +332,7 @@ impl Decoder for G711Decoder {
         out: &mut [i16],
     ) -> Result<usize, CodecError> {
         check_len(samples_per_channel, out.len())?;
-        if self.concealed == 0 {
-            self.start_erasure();
-        }
-        for o in &mut out[..samples_per_channel] {
-            *o = self.next_synthetic();
-        }
-        self.remember(&out[..samples_per_channel]);
+        self.plc.conceal(&mut out[..samples_per_channel]);
         Ok(samples_per_channel)
     }
 
@@ -573,29 +455,12 @@ mod tests {
         );
     }
 
-    /// `n` samples of a sine of `period` samples and amplitude 10 000, from sample `start`.
-    fn sine(start: usize, n: usize, period: usize) -> Vec<i16> {
-        (start..start + n)
-            .map(|i| {
-                (10_000.0 * (2.0 * std::f64::consts::PI * i as f64 / period as f64).sin()) as i16
-            })
-            .collect()
-    }
-
-    fn feed(dec: &mut G711Decoder, pcm: &[i16]) -> Vec<i16> {
-        let mut codes = vec![0u8; pcm.len()];
-        ulaw_encode_slice(pcm, &mut codes).unwrap(); // same length
-        let mut out = vec![0i16; pcm.len()];
-        assert_eq!(dec.decode(&codes, &mut out), Ok(pcm.len()));
-        out
-    }
-
     #[test]
-    fn conceal_before_any_frame_is_silence() {
-        let mut dec = G711Decoder::new(G711Law::A);
+    fn decoder_conceals_and_reports_short_buffers() {
+        let mut dec = G711Decoder::new(G711Law::Mu);
         let mut out = [7i16; 160];
         assert_eq!(dec.conceal(160, &mut out), Ok(160));
-        assert!(out.iter().all(|&s| s == 0));
+        assert!(out.iter().all(|&s| s == 0), "silence before any frame");
         assert_eq!(
             dec.conceal(161, &mut out),
             Err(CodecError::BufferTooSmall {
@@ -603,49 +468,21 @@ mod tests {
                 available: 160
             })
         );
-    }
-
-    #[test]
-    fn conceal_continues_a_voiced_signal_then_fades_out_by_60_ms() {
-        let mut dec = G711Decoder::new(G711Law::Mu);
-        feed(&mut dec, &sine(0, 400, 80)); // 100 Hz, period 10 ms = 80 samples
-        let mut out = vec![0i16; 560];
-        let (first, rest) = out.split_at_mut(80);
-        assert_eq!(dec.conceal(80, first), Ok(80));
-        assert_eq!(dec.conceal(480, rest), Ok(480));
-        // The first 10 ms follow the true continuation (µ-law error only).
-        let truth = sine(400, 80, 80);
-        let err: f64 = truth
-            .iter()
-            .zip(&out)
-            .map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2))
-            .sum();
-        let sig: f64 = truth.iter().map(|&a| f64::from(a).powi(2)).sum();
-        assert!(err < sig / 100.0, "SNR under 20 dB: err {err} sig {sig}");
-        // Fading: 50-60 ms under 20 % of the amplitude, silence from 60 ms.
-        assert!(out[400..480].iter().all(|&s| s.abs() < 2_000));
-        assert!(out[480..].iter().all(|&s| s == 0));
-        assert!(out[80..160].iter().any(|&s| s.abs() > 8_000));
-    }
-
-    #[test]
-    fn a_real_frame_resets_the_fade_and_cross_fades_in() {
-        let mut dec = G711Decoder::new(G711Law::Mu);
-        feed(&mut dec, &sine(0, 400, 80));
-        let mut out = vec![0i16; 480];
-        dec.conceal(480, &mut out).unwrap(); // long erasure: faded to silence
-        let dc = feed(&mut dec, &[10_000; 160]);
-        assert!(dc[0].abs() < 1_000, "no click: {}", dc[0]);
-        assert!(dc[..16].windows(2).all(|w| w[1] >= w[0]));
-        assert!(dc[16..]
-            .iter()
-            .all(|&s| s == ulaw_decode(ulaw_encode(10_000))));
-        feed(&mut dec, &sine(0, 400, 80));
-        dec.conceal(80, &mut out[..80]).unwrap();
-        assert!(
-            out[..80].iter().any(|&s| s.abs() > 9_000),
-            "full gain again after a real frame"
+        assert_eq!(
+            dec.decode(&[0x80; 161], &mut out),
+            Err(CodecError::BufferTooSmall {
+                needed: 161,
+                available: 160
+            })
         );
+        // A 100 Hz tone (period 80 samples), then a lost frame: its first 10 ms repeat the last period.
+        let tone: Vec<u8> = (0..400)
+            .map(|i| ulaw_encode(if i % 80 < 40 { 9_000 } else { -9_000 }))
+            .collect();
+        let mut pcm = vec![0i16; 400];
+        assert_eq!(dec.decode(&tone, &mut pcm), Ok(400));
+        assert_eq!(dec.conceal(80, &mut out), Ok(80));
+        assert_eq!(&out[..80], &pcm[320..400]);
     }
 
     #[test]
