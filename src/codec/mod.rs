@@ -1,15 +1,22 @@
 //! Codecs: the [`Encoder`] / [`Decoder`] traits and the built-in codecs.
 //!
 //! Built in: G.711 µ-law and A-law (ITU-T G.711, bit-exact to the G.191 STL),
-//! Opus (libopus through the `opus` crate). After a decode error the caller drops
-//! that packet and goes on; the decoder stays usable (it conceals the frame on
-//! the next [`Decoder::conceal`] call if asked).
+//! Opus (libopus through the `opus` crate). G.711 conceals by pitch repetition
+//! (see [`G711Decoder`]), Opus with libopus' PLC and in-band FEC. After a decode
+//! error the caller drops that packet and goes on; the decoder stays usable (it
+//! conceals the frame on the next [`Decoder::conceal`] call if asked).
 
 mod g711;
 mod opus;
+mod pitch_plc;
 
-pub use self::g711::{alaw_decode, alaw_encode, ulaw_decode, ulaw_encode, G711Decoder, G711Encoder, G711Law};
-pub use self::opus::{OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig};
+pub use self::g711::{
+    alaw_decode, alaw_decode_slice, alaw_encode, alaw_encode_slice, ulaw_decode, ulaw_decode_slice,
+    ulaw_encode, ulaw_encode_slice, G711Decoder, G711Encoder, G711Law,
+};
+pub use self::opus::{
+    has_inband_fec, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig,
+};
 
 use crate::audio::{ClockRate, SampleRate};
 use thiserror::Error;
@@ -35,7 +42,8 @@ pub enum CodecError {
     /// The payload is corrupt; drop the packet and go on.
     #[error("corrupt payload: {0}")]
     Corrupt(String),
-    /// libopus returned an error code.
+    /// libopus returned an error code (from a decode: the packet is invalid; drop it,
+    /// the decoder remains usable).
     #[error("libopus: {0}")]
     Opus(String),
 }
@@ -103,7 +111,8 @@ pub trait Decoder: Send {
     fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError>;
     /// Produces `samples_per_channel` samples of concealment for a lost frame
     /// (codec-native PLC where the codec has one), returning samples per channel written.
-    fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16]) -> Result<usize, CodecError>;
+    fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16])
+        -> Result<usize, CodecError>;
     /// Samples per channel (at [`Self::sample_rate`]) that `payload` decodes to, if it can be told without decoding.
     fn samples_in(&self, payload: &[u8]) -> Option<usize>;
 }
