@@ -131,11 +131,18 @@ pub trait Encoder: Send {
 }
 
 /// Creates a decoder for a built-in codec, or `None` when the codec has no audio decoder here.
-pub fn decoder_for(kind: CodecKind, channels: u8) -> Option<Box<dyn Decoder>> {
+///
+/// `channels` is the negotiated channel count (Opus: 1 or 2); `want_rate` is the rate the
+/// caller would like: codecs that can decode at several rates (Opus: 8/12/16/24/48 kHz,
+/// RFC 7587 §3) decode there; fixed-rate codecs ignore it (check [`Decoder::sample_rate`]).
+pub fn decoder_for(kind: CodecKind, channels: u8, want_rate: SampleRate) -> Option<Box<dyn Decoder>> {
     match kind {
         CodecKind::Pcmu => Some(Box::new(G711Decoder::new(G711Law::Mu))),
         CodecKind::Pcma => Some(Box::new(G711Decoder::new(G711Law::A))),
-        CodecKind::Opus => OpusDecoder::new(SampleRate::HZ_48000, channels.clamp(1, 2))
+        CodecKind::Opus => OpusDecoder::new(
+            if matches!(want_rate.hz(), 8000 | 12_000 | 16_000 | 24_000 | 48_000) { want_rate } else { SampleRate::HZ_48000 },
+            channels.clamp(1, 2),
+        )
             .ok()
             .map(|d| Box::new(d) as Box<dyn Decoder>),
         _ => None,
