@@ -10,6 +10,7 @@ use super::seq::{SeqUpdate, SeqWindow, SequenceExtender, TimestampExtender, Wind
 use super::seq::{DEFAULT_MAX_DROPOUT, DEFAULT_MAX_MISORDER, DEFAULT_MIN_SEQUENTIAL};
 use super::stats::ReceiveStats;
 use super::{MediaPacket, SeqNo, Ssrc, StreamEpoch};
+use crate::audio::ClockRate;
 use crate::time::HostTime;
 use bytes::Bytes;
 use std::net::SocketAddr;
@@ -285,9 +286,33 @@ impl Ingress {
         self.remote.get_or_insert(from);
         let ssrc = packet.ssrc();
         let seq = packet.sequence();
+        let clock_rate = self.config.payloads.clock_rate(packet.payload_type());
+        let arrival = Arrival {
+            now,
+            packet: &packet,
+            clock_rate,
+        };
 
-        if self.current.as_ref().is_some_and(|s| s.ssrc == ssrc) {
-            return self.receive_current(now, &packet);
+        if let Some(stream) = self.current.as_mut().filter(|s| s.ssrc == ssrc) {
+            return match stream.seq.update(seq) {
+                SeqUpdate::Accepted { ext } => stream.deliver(&arrival, ext, &mut self.counters),
+                SeqUpdate::Restarted { ext } => {
+                    self.counters.sequence_restarts += 1;
+                    push_history(&mut self.history, stream.stats.clone());
+                    stream.restart();
+                    stream.deliver(&arrival, ext, &mut self.counters)
+                }
+                SeqUpdate::BadSequence | SeqUpdate::Probation => {
+                    stream.stats.record_bad_sequence();
+                    self.counters.bad_sequence += 1;
+                    Err(IngressDrop::BadSequence { ssrc, seq })
+                }
+                SeqUpdate::PrecedesStart => {
+                    stream.stats.record_too_old();
+                    self.counters.too_old += 1;
+                    Err(IngressDrop::TooOld { ssrc, seq })
+                }
+            };
         }
         if let Some(prev) = self.previous.as_ref().filter(|p| p.ssrc == ssrc) {
             if prev.seq.classify_late(seq).is_some() {
@@ -308,11 +333,19 @@ impl Ingress {
         };
         match cand.seq.update(seq) {
             SeqUpdate::Accepted { ext } | SeqUpdate::Restarted { ext } => {
-                if self.current.is_some() {
-                    self.counters.ssrc_changes += 1;
-                }
-                self.start_stream(ssrc, cand.seq);
-                self.deliver(now, &packet, ext)
+                // The new SSRC passed probation: it replaces the current stream.
+                let epoch = match self.current.take() {
+                    Some(old) => {
+                        self.counters.ssrc_changes += 1;
+                        push_history(&mut self.history, old.stats.clone());
+                        let next = StreamEpoch(old.epoch.0.saturating_add(1));
+                        self.previous = Some(old);
+                        next
+                    }
+                    None => StreamEpoch(0),
+                };
+                let stream = self.current.insert(Stream::new(ssrc, epoch, cand.seq));
+                stream.deliver(&arrival, ext, &mut self.counters)
             }
             _ => {
                 self.candidate = Some(cand);
@@ -321,116 +354,86 @@ impl Ingress {
             }
         }
     }
+}
 
-    /// A packet of the current stream.
-    fn receive_current(
-        &mut self,
-        now: HostTime,
-        packet: &RtpPacket<'_>,
-    ) -> Result<MediaPacket, IngressDrop> {
-        let (ssrc, seq) = (packet.ssrc(), packet.sequence());
-        let Some(stream) = self.current.as_mut() else {
-            // Only called when `current` is Some; a drop keeps it panic-free regardless.
-            self.counters.malformed += 1;
-            return Err(IngressDrop::StaleSource { ssrc });
-        };
-        match stream.seq.update(seq) {
-            SeqUpdate::Accepted { ext } => self.deliver(now, packet, ext),
-            SeqUpdate::Restarted { ext } => {
-                let seq_state = stream.seq.clone();
-                self.counters.sequence_restarts += 1;
-                self.start_stream(ssrc, seq_state);
-                self.deliver(now, packet, ext)
-            }
-            SeqUpdate::BadSequence | SeqUpdate::Probation => {
-                stream.stats.record_bad_sequence();
-                self.counters.bad_sequence += 1;
-                Err(IngressDrop::BadSequence { ssrc, seq })
-            }
-            SeqUpdate::PrecedesStart => {
-                stream.stats.record_too_old();
-                self.counters.too_old += 1;
-                Err(IngressDrop::TooOld { ssrc, seq })
-            }
-        }
+/// Appends finished-stream statistics, keeping at most [`STATS_HISTORY`].
+fn push_history(history: &mut Vec<ReceiveStats>, stats: ReceiveStats) {
+    if history.len() >= STATS_HISTORY {
+        history.remove(0);
     }
+    history.push(stats);
+}
 
-    /// Makes a new current stream with the next epoch; the old one becomes `previous`
-    /// and its statistics go to the history.
-    fn start_stream(&mut self, ssrc: Ssrc, seq: SequenceExtender) {
-        let epoch = self
-            .current
-            .as_ref()
-            .map_or(StreamEpoch(0), |s| StreamEpoch(s.epoch.0.saturating_add(1)));
-        if let Some(old) = self.current.take() {
-            if self.history.len() >= STATS_HISTORY {
-                self.history.remove(0);
-            }
-            self.history.push(old.stats.clone());
-            // After a restart on the same SSRC, late packets of the old numbering
-            // reach the current stream and fail its sequence check instead.
-            if old.ssrc != ssrc {
-                self.previous = Some(old);
-            }
-        }
-        self.candidate = None;
-        self.current = Some(Stream {
+/// One parsed datagram on its way through [`Ingress::receive`].
+struct Arrival<'p, 'a> {
+    now: HostTime,
+    packet: &'p RtpPacket<'a>,
+    /// Clock rate of the packet's payload type, `None` when the PT is unmapped.
+    clock_rate: Option<ClockRate>,
+}
+
+impl Stream {
+    /// A stream whose sequence validator `seq` has just accepted its first packet.
+    fn new(ssrc: Ssrc, epoch: StreamEpoch, seq: SequenceExtender) -> Self {
+        Stream {
             ssrc,
             epoch,
             seq,
             ts: TimestampExtender::new(),
             window: SeqWindow::new(),
             stats: ReceiveStats::new(ssrc, epoch),
-        });
+        }
     }
 
-    /// Duplicate check, timestamp extension and statistics for a valid packet of
-    /// the current stream with extended sequence number `ext`.
+    /// The sender restarted its numbering on the same SSRC (A.1 re-sync, already
+    /// applied to `seq`): next epoch, fresh timestamp extension, window and statistics.
+    fn restart(&mut self) {
+        self.epoch = StreamEpoch(self.epoch.0.saturating_add(1));
+        self.ts = TimestampExtender::new();
+        self.window = SeqWindow::new();
+        self.stats = ReceiveStats::new(self.ssrc, self.epoch);
+    }
+
+    /// Duplicate check, timestamp extension and statistics for a valid packet with
+    /// extended sequence number `ext`.
     fn deliver(
         &mut self,
-        now: HostTime,
-        packet: &RtpPacket<'_>,
+        a: &Arrival<'_, '_>,
         ext: SeqNo,
+        counters: &mut IngressCounters,
     ) -> Result<MediaPacket, IngressDrop> {
-        let clock_rate = self.config.payloads.clock_rate(packet.payload_type());
-        let ssrc = packet.ssrc();
-        let Some(stream) = self.current.as_mut() else {
-            // `deliver` is only called right after `current` was set or matched.
-            self.counters.malformed += 1;
-            return Err(IngressDrop::StaleSource { ssrc });
-        };
-        match stream.window.insert(ext) {
+        let ssrc = self.ssrc;
+        match self.window.insert(ext) {
             WindowCheck::Duplicate => {
-                stream.stats.record_duplicate();
-                self.counters.duplicate += 1;
+                self.stats.record_duplicate();
+                counters.duplicate += 1;
                 Err(IngressDrop::Duplicate { ssrc, seq: ext })
             }
             WindowCheck::TooOld => {
-                stream.stats.record_too_old();
-                self.counters.too_old += 1;
+                self.stats.record_too_old();
+                counters.too_old += 1;
                 Err(IngressDrop::TooOld {
                     ssrc,
-                    seq: packet.sequence(),
+                    seq: a.packet.sequence(),
                 })
             }
             WindowCheck::New { reordered } => {
-                let timestamp = stream.ts.extend(packet.timestamp());
-                stream
-                    .stats
-                    .record_packet(ext, timestamp, now, clock_rate, reordered);
-                self.counters.accepted += 1;
-                if clock_rate.is_none() {
-                    self.counters.unknown_payload_type += 1;
+                let timestamp = self.ts.extend(a.packet.timestamp());
+                self.stats
+                    .record_packet(ext, timestamp, a.now, a.clock_rate, reordered);
+                counters.accepted += 1;
+                if a.clock_rate.is_none() {
+                    counters.unknown_payload_type += 1;
                 }
                 Ok(MediaPacket {
-                    arrival: now,
+                    arrival: a.now,
                     ssrc,
-                    payload_type: packet.payload_type(),
-                    marker: packet.marker(),
+                    payload_type: a.packet.payload_type(),
+                    marker: a.packet.marker(),
                     seq: ext,
                     timestamp,
-                    epoch: stream.epoch,
-                    payload: Bytes::copy_from_slice(packet.payload()),
+                    epoch: self.epoch,
+                    payload: Bytes::copy_from_slice(a.packet.payload()),
                 })
             }
         }

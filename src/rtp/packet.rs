@@ -269,6 +269,7 @@ impl<'a> RtpPacket<'a> {
 
     /// The contributing sources (CSRC list), in header order.
     pub fn csrcs(&self) -> impl ExactSizeIterator<Item = Ssrc> + 'a {
+        // `chunks_exact(4)` yields 4-byte slices only, so the indexing is in bounds.
         self.csrc_list
             .chunks_exact(4)
             .map(|c| Ssrc(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
