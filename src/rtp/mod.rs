@@ -6,18 +6,37 @@
 //! [`Ingress`] sees 64-bit [`SeqNo`] and [`ExtTimestamp`] values and a
 //! [`StreamEpoch`] that changes whenever the numbering restarts (new SSRC, or a
 //! sequence restart on the same SSRC).
+//!
+//! - [`RtpPacket`]: zero-copy parse of one datagram (fixed header, CSRC list,
+//!   header extension with RFC 8285 elements, padding); [`RtpHeader`] writes one.
+//! - [`SequenceExtender`]: App. A.1 probation, MAX_DROPOUT / MAX_MISORDER and
+//!   restart rules; extended sequence numbers are `cycles << 16 | seq`, starting in cycle 0.
+//! - [`TimestampExtender`]: extension by signed 32-bit distance; an epoch's first
+//!   timestamp is placed in cycle 1 (`2^32 + ts`) so that reordering never goes negative.
+//! - [`ReceiveStats`] / [`InterarrivalJitter`]: App. A.3 loss and §6.4.1 jitter per stream.
+//! - [`PayloadMap`]: payload type → encoding, clock rate and channels (RFC 3551, SDP).
+//! - [`Ingress`]: all of the above for one call leg, with strict source learning.
 
+mod extension;
 mod ingress;
 mod packet;
 mod payload;
 mod seq;
 mod stats;
+mod writer;
 
-pub use ingress::{Ingress, IngressConfig, IngressDrop};
-pub use packet::{ExtensionElement, HeaderExtension, RtpPacket, RtpParseError};
-pub use payload::{PayloadFormat, PayloadMap};
-pub use seq::{SequenceExtender, TimestampExtender};
+pub use extension::{
+    ExtensionElement, ExtensionElements, HeaderExtension, ONE_BYTE_PROFILE, TWO_BYTE_PROFILE,
+};
+pub use ingress::{Ingress, IngressConfig, IngressCounters, IngressDrop, STATS_HISTORY};
+pub use packet::{RtpPacket, RtpParseError, FIXED_HEADER_LEN};
+pub use payload::{PayloadFormat, PayloadMap, SdpError};
+pub use seq::{
+    SeqUpdate, SequenceExtender, TimestampExtender, DEFAULT_MAX_DROPOUT, DEFAULT_MAX_MISORDER,
+    DEFAULT_MIN_SEQUENTIAL, MAX_MISORDER_LIMIT, RTP_SEQ_MOD,
+};
 pub use stats::{InterarrivalJitter, ReceiveStats};
+pub use writer::{RtpHeader, RtpWriteError};
 
 use crate::time::HostTime;
 use bytes::Bytes;
