@@ -15,6 +15,9 @@ pub enum Error {
     /// The recorder or an Ogg stream failed.
     #[error("record: {0}")]
     Record(#[from] crate::record::RecordError),
+    /// A capture could not be replayed into recordings.
+    #[error("replay: {0}")]
+    Replay(#[from] crate::replay::ReplayError),
     /// A capture file could not be read.
     #[error("capture: {0}")]
     Capture(#[from] crate::capture::CaptureError),

@@ -37,10 +37,13 @@ pub mod capture;
 pub mod codec;
 pub mod error;
 pub mod jitter;
+pub mod leg;
 pub mod record;
+pub mod replay;
 pub mod rtp;
 pub mod time;
 
 pub use audio::{ClockRate, PcmFrame, SampleRate};
 pub use error::{Error, Result};
+pub use leg::Leg;
 pub use time::{HostTime, MediaTime};

@@ -5,11 +5,12 @@
 //! bytes; each datagram is handed to the leg's [`Ingress`] and the [`Recorder`] at its capture
 //! time, exactly as a live host would.
 
-use crate::capture::{find_rtp_streams, pair_calls, sdp_payload_maps, Capture, Datagram, RtpStreamInfo};
+use crate::capture::{find_rtp_streams, pair_calls, rtpmaps_for_stream, sdp_payload_maps, Capture, Datagram};
 use crate::codec::CodecKind;
 use crate::leg::Leg;
 use crate::record::{LegStats, RecordError, Recorder, RecorderConfig};
-use crate::rtp::{Ingress, IngressConfig, PayloadMap, PayloadType, RtpPacket, Ssrc};
+use crate::rtp::{Ingress, IngressConfig, PayloadFormat, PayloadMap, PayloadType, RtpPacket, Ssrc};
+use crate::ClockRate;
 use crate::{HostTime, SampleRate};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -121,18 +122,18 @@ pub fn record_capture(capture: &Capture, opts: &ReplayOptions) -> Result<Vec<Cal
         if opts.call.is_some_and(|n| n != number) {
             continue;
         }
-        let leg_streams = [&call.leg_a, &call.leg_b];
         let mut inputs: [Vec<&Datagram>; 2] = [Vec::new(), Vec::new()];
         let mut maps = [PayloadMap::static_defaults(), PayloadMap::static_defaults()];
-        for (li, ids) in leg_streams.iter().enumerate() {
-            for &si in ids.iter() {
-                let s: &RtpStreamInfo = &streams[si];
-                inputs[li].extend(s.indices.iter().map(|&d| &capture.datagrams[d]));
-                for f in sdp.formats_for(s.src, s.dst) {
-                    maps[li].insert(f);
+        for (li, leg) in [Some(&call.leg_a), call.leg_b.as_ref()].into_iter().enumerate() {
+            let Some(leg) = leg else { continue };
+            inputs[li] = leg.datagrams.iter().map(|&d| &capture.datagrams[d]).collect();
+            for &si in &leg.streams {
+                for m in rtpmaps_for_stream(&sdp, &streams[si]) {
+                    let mut f = PayloadFormat::new(PayloadType(m.pt), &m.encoding, ClockRate::new(m.clock_rate), m.channels);
+                    f.fmtp = m.fmtp.clone();
+                    let _ = maps[li].insert(f);
                 }
             }
-            inputs[li].sort_by_key(|d| d.time);
         }
         out.push(record_legs(number, inputs, maps)?);
     }
@@ -167,10 +168,10 @@ pub fn record_legs(number: usize, legs: [Vec<&Datagram>; 2], payloads: [PayloadM
         let mut seen = [false; 128];
         for d in datagrams {
             if let Ok(p) = RtpPacket::parse(&d.payload) {
-                let pt = usize::from(p.payload_type());
+                let pt = usize::from(p.payload_type().0);
                 if !seen[pt] {
                     seen[pt] = true;
-                    if let Some(k) = audio_codec(&payloads[li], p.payload_type(), number, leg_ids[li])? {
+                    if let Some(k) = audio_codec(&payloads[li], p.payload_type().0, number, leg_ids[li])? {
                         rate = rate.max(k.sample_rate());
                     }
                 }
@@ -227,13 +228,13 @@ fn stream_reports(ingress: &Ingress, datagrams: &[&Datagram], payloads: &Payload
     for st in ingress.all_stats() {
         let mine: Vec<&&Datagram> = datagrams
             .iter()
-            .filter(|d| RtpPacket::parse(&d.payload).is_ok_and(|p| p.ssrc() == st.ssrc.0))
+            .filter(|d| RtpPacket::parse(&d.payload).is_ok_and(|p| p.ssrc() == st.ssrc))
             .collect();
         let (Some(first), Some(last)) = (mine.first(), mine.last()) else { continue };
         let mut pts: Vec<(u8, String, u64)> = Vec::new();
         for d in &mine {
             if let Ok(p) = RtpPacket::parse(&d.payload) {
-                let pt = p.payload_type();
+                let pt = p.payload_type().0;
                 match pts.iter_mut().find(|e| e.0 == pt) {
                     Some(e) => e.2 += 1,
                     None => {
@@ -248,8 +249,8 @@ fn stream_reports(ingress: &Ingress, datagrams: &[&Datagram], payloads: &Payload
             dst: first.dst,
             ssrc: st.ssrc,
             payload_types: pts,
-            packets: st.received,
-            lost: st.lost(),
+            packets: st.received - st.duplicates,
+            lost: st.lost() + st.duplicates as i64,
             duplicates: st.duplicates,
             reordered: st.reordered,
             duration: last.time.saturating_since(first.time),

@@ -172,7 +172,7 @@ fn sip_dtmf2_two_way_alaw_events_not_decoded_as_audio() {
     let legs = legs_of(&cap, &[(4374, 4376), (4376, 4376)]);
     let audio_only: Vec<Vec<&Datagram>> = legs
         .iter()
-        .map(|l| l.iter().copied().filter(|d| RtpPacket::parse(&d.payload).unwrap().payload_type() == 8).collect())
+        .map(|l| l.iter().copied().filter(|d| RtpPacket::parse(&d.payload).unwrap().payload_type().0 == 8).collect())
         .collect();
     let span = rtp_span_secs(&audio_only, 8000.0, 240).max(rtp_span_secs(&legs, 8000.0, 240));
     let t = tshark_streams(&path);
@@ -244,4 +244,34 @@ fn rtpproxy_call1_ulaw_two_adhoc_legs() {
         ],
         None,
     );
+}
+
+#[test]
+fn embedded_default_call_counts_and_duration() {
+    let bytes = include_bytes!("../examples/data/default_call.pcap");
+    let cap = read_capture(bytes).expect("embedded capture reads");
+    let calls = record_capture(&cap, &ReplayOptions::default()).expect("records");
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(call.streams[0][0].ssrc.0, 0x1A2B_3C4D, "leg A is the side whose first packet came first");
+    let legs = legs_of(&cap, &[(40000, 50000), (50000, 40000)]);
+    let span = rtp_span_secs(&legs, 8000.0, 160);
+    // By construction (examples/data/README.md): 937 frames per leg; leg A has one duplicate
+    // and one reordered packet, leg B lost 7 packets; tshark agrees.
+    check_call(
+        call,
+        span,
+        &[
+            Expect { ssrc: 0x1A2B_3C4D, packets: 937, lost: 0, duplicates: 1 },
+            Expect { ssrc: 0x5E6F_7081, packets: 930, lost: 7, duplicates: 0 },
+        ],
+        None,
+    );
+    assert_eq!(call.streams[0][0].reordered, 1);
+    assert_eq!(call.timeline[0].late + call.timeline[1].late, 0, "nothing dropped as late");
+    // Leg B's 7 losses are single 20 ms gaps: each is concealed, none is silence.
+    assert_eq!(call.timeline[1].concealed_samples, 7 * 160);
+    if let Some((_, rms)) = ffmpeg_decode(&call.ogg) {
+        assert!(rms[0] > 300.0 && rms[1] > 300.0, "both legs speak: rms {rms:?}");
+    }
 }

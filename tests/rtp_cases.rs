@@ -253,9 +253,11 @@ fn b03_extended_sequence_across_the_wrap() {
     );
     assert_eq!(ing.counters().accepted, 16);
 
-    // With the default probation (MIN_SEQUENTIAL 2) the first packet validates the source
-    // and is dropped; the rest are numbered the same way, still with no loss.
-    let (ing, out) = b03_run(Ingress::new(IngressConfig::default()));
+    // With RFC 3550's MIN_SEQUENTIAL 2 the first packet validates the source and is
+    // dropped; the rest are numbered the same way, still with no loss.
+    let mut a1 = IngressConfig::default();
+    a1.probation = 2;
+    let (ing, out) = b03_run(Ingress::new(a1));
     let exts: Vec<u64> = out.iter().map(|p| p.seq.0).collect();
     assert_eq!(exts, (65531..=65545).collect::<Vec<u64>>());
     let s = ing.stats().expect("stream");
@@ -412,9 +414,11 @@ fn b08_strict_source_follows_signalling_and_rejects_bleed() {
         })
     );
 
-    // Default probation: the very first packet validates the source and is dropped; the
-    // port change itself loses nothing.
-    let (ing, out) = b08_run(IngressConfig::default());
+    // Probation 2 (RFC 3550 MIN_SEQUENTIAL): the very first packet validates the source and
+    // is dropped; the port change itself loses nothing.
+    let mut a1 = IngressConfig::default();
+    a1.probation = 2;
+    let (ing, out) = b08_run(a1);
     let c = ing.counters();
     assert_eq!((out.len(), c.probation, c.foreign_source), (99, 1, 20));
     assert_eq!(out.first().map(|p| p.seq), Some(SeqNo(2)));

@@ -7,7 +7,7 @@
 use super::packet::{RtpPacket, RtpParseError};
 use super::payload::PayloadMap;
 use super::seq::{SeqUpdate, SeqWindow, SequenceExtender, TimestampExtender, WindowCheck};
-use super::seq::{DEFAULT_MAX_DROPOUT, DEFAULT_MAX_MISORDER, DEFAULT_MIN_SEQUENTIAL};
+use super::seq::{DEFAULT_MAX_DROPOUT, DEFAULT_MAX_MISORDER};
 use super::stats::ReceiveStats;
 use super::{MediaPacket, SeqNo, Ssrc, StreamEpoch};
 use crate::audio::ClockRate;
@@ -32,7 +32,9 @@ pub struct IngressConfig {
     pub strict_source: bool,
     /// MIN_SEQUENTIAL of RFC 3550 App. A.1: in-order packets a new SSRC must send
     /// before it is valid; its probation packets are dropped. 0 or 1 accepts the
-    /// first packet at once. Default 2.
+    /// first packet at once. Default 1: with strict source learning on, packets from
+    /// a stranger's address never reach the sequence check, and a probation of 2 would
+    /// drop (and so lose from the recording) the first packet of every stream.
     pub probation: u16,
     /// MAX_DROPOUT (App. A.1), in packets. Default 3000.
     pub max_dropout: u16,
@@ -45,7 +47,7 @@ impl Default for IngressConfig {
         IngressConfig {
             payloads: PayloadMap::static_defaults(),
             strict_source: true,
-            probation: DEFAULT_MIN_SEQUENTIAL,
+            probation: 1,
             max_dropout: DEFAULT_MAX_DROPOUT,
             max_misorder: DEFAULT_MAX_MISORDER,
         }

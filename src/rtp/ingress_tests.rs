@@ -79,8 +79,16 @@ fn malformed_and_rtcp_are_counted_and_teach_nothing() {
 }
 
 #[test]
-fn probation_drops_first_packet_by_default() {
+fn default_probation_accepts_first_packet() {
     let mut ing = Ingress::new(IngressConfig::default());
+    let p = ing.receive(t(0), addr(A), &pkt(0, 500, 0, 9)).expect("accepted at once");
+    assert_eq!((p.seq, p.epoch), (SeqNo(500), StreamEpoch(0)));
+    assert_eq!(ing.counters().probation, 0);
+}
+
+#[test]
+fn probation_two_drops_first_packet() {
+    let mut ing = Ingress::new(IngressConfig { probation: 2, ..IngressConfig::default() });
     assert_eq!(
         ing.receive(t(0), addr(A), &pkt(0, 500, 0, 9)),
         Err(IngressDrop::Probation { ssrc: Ssrc(9) })
@@ -99,7 +107,7 @@ fn probation_drops_first_packet_by_default() {
 
 #[test]
 fn ssrc_change_starts_new_epoch_and_stale_packets_drop() {
-    let mut ing = Ingress::new(IngressConfig::default());
+    let mut ing = Ingress::new(IngressConfig { probation: 2, ..IngressConfig::default() });
     for k in 0..5u16 {
         let _ = ing.receive(
             t(20 * u64::from(k)),
