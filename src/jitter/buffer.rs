@@ -65,11 +65,13 @@ pub struct JitterBuffer {
     max_frame_ticks: u64,
     max_dry: Duration,
     comfort_noise_pt: Option<PayloadType>,
+    dtx_max_payload: usize,
     store: PacketStore,
     target: TargetDelay,
     pos: Option<Position>,
     phase: Phase,
-    last_pt: Option<PayloadType>,
+    /// Whether the last packet played was comfort noise or a DTX frame.
+    last_was_cn: bool,
     /// Timestamp step seen last between consecutive sequence numbers, and how often in a row.
     step: (u64, u8),
     stats: JitterStats,
@@ -87,11 +89,12 @@ impl JitterBuffer {
             max_frame_ticks: clock.ticks_in(MAX_FRAME),
             max_dry: c.max_dry_concealment,
             comfort_noise_pt: c.comfort_noise_pt,
+            dtx_max_payload: c.dtx_max_payload,
             store: PacketStore::new(c.capacity),
             target: TargetDelay::new(c.delay, c.delay_window, c.delay_quantile_pct, clock),
             pos: None,
             phase: Phase::Idle,
-            last_pt: None,
+            last_was_cn: false,
             step: (0, 0),
             stats: JitterStats::default(),
         }
@@ -230,7 +233,7 @@ impl JitterBuffer {
         let plays_next = self
             .store
             .front()
-            .is_none_or(|f| (f.epoch, f.seq) > (p.epoch, p.seq));
+            .map_or(true, |f| (f.epoch, f.seq) > (p.epoch, p.seq));
         if plays_next && p.timestamp.0 < pos.next_ts && !self.starts_talkspurt(pos, p) {
             if let Some(pos) = self.pos.as_mut() {
                 self.stats.lost += pos.consume(seq, p.timestamp.0);
@@ -359,7 +362,8 @@ impl JitterBuffer {
         }
         self.phase = Phase::Talking { dry_run: 0 };
         self.stats.played += 1;
-        self.last_pt = Some(packet.payload_type);
+        self.last_was_cn = Some(packet.payload_type) == self.comfort_noise_pt
+            || packet.payload.len() <= self.dtx_max_payload;
         Playout::Frame {
             packet,
             duration_ticks: u32::try_from(duration).unwrap_or(u32::MAX),
@@ -408,13 +412,13 @@ impl JitterBuffer {
     }
 
     /// Nothing to play for this slot: conceal while a talkspurt's tail may still be
-    /// faded (up to `max_dry_concealment`, not after comfort noise), then silence.
+    /// faded (up to `max_dry_concealment`, not after comfort noise or a DTX frame),
+    /// then silence.
     fn dry(&mut self) -> Playout {
         let max_run = u32::try_from(self.max_dry.as_nanos() / self.ptime().as_nanos().max(1))
             .unwrap_or(u32::MAX);
-        let after_cn = self.last_pt.is_some() && self.last_pt == self.comfort_noise_pt;
         match self.phase {
-            Phase::Talking { dry_run } if dry_run < max_run && !after_cn => {
+            Phase::Talking { dry_run } if dry_run < max_run && !self.last_was_cn => {
                 self.phase = Phase::Talking {
                     dry_run: dry_run + 1,
                 };

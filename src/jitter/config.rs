@@ -59,12 +59,18 @@ pub struct JitterConfig {
     /// Payload type carrying comfort noise (RFC 3389; static PT 13 at 8 kHz). After
     /// such a packet a dry buffer reports silence, not concealment. Default `Some(PT 13)`.
     pub comfort_noise_pt: Option<PayloadType>,
+    /// Payloads of at most this many bytes are DTX / SID frames: after one, a dry
+    /// buffer reports silence, not concealment. Opus DTX frames are 1–3 bytes
+    /// (RFC 6716 §3.2, CASES.md B12); G.729 Annex B SID frames are 2 bytes; no speech
+    /// frame of the supported codecs is that short. Default 3; 0 disables the rule.
+    pub dtx_max_payload: usize,
 }
 
 impl JitterConfig {
     /// Defaults for a stream at `clock_rate`: ptime 20 ms, adaptive delay
     /// (min 20 ms, max 500 ms, initial 60 ms), capacity 100 packets (2 s of 20 ms
-    /// frames), dry concealment 60 ms, 2 s window, 95th percentile, CN PT 13.
+    /// frames), dry concealment 60 ms, 2 s window, 95th percentile, CN PT 13,
+    /// DTX payloads up to 3 bytes.
     pub fn new(clock_rate: ClockRate) -> Self {
         JitterConfig {
             clock_rate,
@@ -79,6 +85,7 @@ impl JitterConfig {
             delay_window: Duration::from_secs(2),
             delay_quantile_pct: 95,
             comfort_noise_pt: Some(PayloadType(13)),
+            dtx_max_payload: 3,
         }
     }
 

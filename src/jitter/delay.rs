@@ -8,11 +8,14 @@
 //!
 //! Because the timestamp step is subtracted, silence suppression and DTX gaps
 //! (a 400 ms refresh spacing, CASES.md B12) do not inflate the estimate. At a
-//! talkspurt start (marker bit, or a timestamp jump that the sequence gap does
-//! not explain, or a timestamp going backwards) the timing reference is re-based
-//! so that the new packet counts as the fastest recent packet: a sender's clock
-//! jump is not mistaken for network delay. A new [`StreamEpoch`] clears the window
-//! and holds the previous target until a full window of the new epoch is seen.
+//! talkspurt start (marker bit, a timestamp jump that the sequence gap does not
+//! explain, or a timestamp going backwards) whose delay lies further outside the
+//! window's range than the largest target allowed, the sender's timestamps jumped
+//! (it did not advance them through silence, or switched progressions): the timing
+//! reference is re-based so that the packet counts as the fastest recent one, and
+//! the jump is not mistaken for network delay. Smaller deviations are network
+//! jitter and kept. A new [`StreamEpoch`] clears the window and holds the previous
+//! target until a full window of the new epoch is seen.
 //!
 //! A later version replaces the window with a forgetting histogram (NetEq).
 
@@ -45,6 +48,17 @@ struct Reference {
     offset_ns: i64,
 }
 
+impl Reference {
+    /// Delay (ns) of a packet arriving at `arrival_ns` with timestamp `ts`, against this reference.
+    fn delay_of(&self, arrival_ns: u64, ts: u64, clock: ClockRate) -> i64 {
+        let hz = i128::from(clock.hz());
+        let media_ns = (i128::from(ts) - i128::from(self.ts)) * 1_000_000_000 / hz;
+        let host_ns = i128::from(arrival_ns) - i128::from(self.arrival_ns);
+        let delay = i128::from(self.offset_ns) + host_ns - media_ns;
+        i64::try_from(delay.clamp(i128::from(i64::MIN), i128::from(i64::MAX))).unwrap_or(0)
+    }
+}
+
 /// Computes the target playout delay from packet arrivals.
 #[derive(Debug)]
 pub(crate) struct TargetDelay {
@@ -64,6 +78,8 @@ pub(crate) struct TargetDelay {
     since_ns: Option<u64>,
     /// Target used until a full window has been seen since the last reset.
     hold: Duration,
+    /// How far (ns) outside the window's delay range a talkspurt start must fall to re-base.
+    rebase_ns: i64,
     /// Latest jitter quantile (ns), if any sample was seen.
     quantile_ns: Option<i64>,
 }
@@ -77,9 +93,9 @@ impl TargetDelay {
         clock: ClockRate,
     ) -> Self {
         let capacity = sample_capacity(window);
-        let hold = match mode {
-            PlayoutDelay::Fixed(d) => d,
-            PlayoutDelay::Adaptive { initial, .. } => initial,
+        let (hold, limit) = match mode {
+            PlayoutDelay::Fixed(d) => (d, d),
+            PlayoutDelay::Adaptive { initial, max, .. } => (initial, max),
         };
         TargetDelay {
             mode,
@@ -94,6 +110,7 @@ impl TargetDelay {
             highest: None,
             since_ns: None,
             hold,
+            rebase_ns: i64::try_from(limit.as_nanos()).unwrap_or(i64::MAX),
             quantile_ns: None,
         }
     }
@@ -158,24 +175,39 @@ impl TargetDelay {
             }
             _ => false,
         };
-        if starts_run {
-            let offset_ns = self.samples.iter().map(|s| s.delay_ns).min().unwrap_or(0);
+        if self.reference.is_none() {
             self.reference = Some(Reference {
                 arrival_ns,
                 ts,
-                offset_ns,
+                offset_ns: 0,
             });
         }
-        if self.highest.is_none_or(|(hs, _)| seq > hs) {
+        let Some(r) = self.reference else { return };
+        let mut delay_ns = r.delay_of(arrival_ns, ts, self.clock);
+        if starts_run {
+            let range =
+                self.samples
+                    .iter()
+                    .map(|s| s.delay_ns)
+                    .fold(None, |acc: Option<(i64, i64)>, d| {
+                        Some(acc.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
+                    });
+            if let Some((lo, hi)) = range {
+                if delay_ns < lo.saturating_sub(self.rebase_ns)
+                    || delay_ns > hi.saturating_add(self.rebase_ns)
+                {
+                    self.reference = Some(Reference {
+                        arrival_ns,
+                        ts,
+                        offset_ns: lo,
+                    });
+                    delay_ns = lo;
+                }
+            }
+        }
+        if self.highest.map_or(true, |(hs, _)| seq > hs) {
             self.highest = Some((seq, ts));
         }
-        let Some(r) = self.reference else { return };
-        let hz = i128::from(self.clock.hz());
-        let media_ns = (i128::from(ts) - i128::from(r.ts)) * 1_000_000_000 / hz;
-        let host_ns = i128::from(arrival_ns) - i128::from(r.arrival_ns);
-        let delay = i128::from(r.offset_ns) + host_ns - media_ns;
-        let delay_ns =
-            i64::try_from(delay.clamp(i128::from(i64::MIN), i128::from(i64::MAX))).unwrap_or(0);
 
         let window_ns = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
         while self.samples.front().is_some_and(|s| {
@@ -326,6 +358,37 @@ mod tests {
             t.observe(&pkt(100 + j, (100 + j) * 160, 3000 + j * 20, j == 0), 160);
         }
         assert_eq!(t.jitter(), Duration::ZERO);
+    }
+
+    #[test]
+    fn jittered_talkspurt_start_is_network_delay_not_a_clock_jump() {
+        let mut t = adaptive();
+        for k in 0..100u64 {
+            t.observe(&pkt(k, k * 160, k * 20, false), 160);
+        }
+        // 200 ms of silence (timestamps advance through it); the marker packet is 45 ms late.
+        t.observe(&pkt(100, 110 * 160, 2200 + 45, true), 160);
+        for k in 101..200u64 {
+            t.observe(&pkt(k, (k + 10) * 160, (k + 10) * 20, false), 160);
+        }
+        // One late packet in ~100: below the 95th percentile, and the others are not shifted by it.
+        assert_eq!(t.jitter(), Duration::ZERO);
+        // Late talkspurt starts are network delay: when half the packets are, the 60th percentile shows it.
+        let mut t = TargetDelay::new(
+            PlayoutDelay::Adaptive {
+                min: Duration::ZERO,
+                max: Duration::from_millis(500),
+                initial: Duration::ZERO,
+            },
+            Duration::from_secs(2),
+            60,
+            ClockRate::HZ_8000,
+        );
+        for k in 0..100u64 {
+            let late = if k % 2 == 0 { 30 } else { 0 };
+            t.observe(&pkt(k, k * 160, k * 20 + late, k % 2 == 0), 160);
+        }
+        assert_eq!(t.jitter(), Duration::from_millis(30));
     }
 
     #[test]
