@@ -525,3 +525,49 @@ fn adaptive_target_follows_jitter_and_talkspurts_lose_nothing() {
         small.stats().late
     );
 }
+
+#[test]
+fn hostile_input_stays_bounded_and_gives_one_decision_per_pop() {
+    let cfg = JitterConfig::new(ClockRate::HZ_8000).with_capacity(16);
+    let mut jb = JitterBuffer::new(cfg);
+    let mut rng = 99u64;
+    let (mut frames, mut conceals, mut silences, mut empties) = (0u64, 0u64, 0u64, 0u64);
+    let pops = 5000u64;
+    for step in 0..pops {
+        let now = step * 20;
+        for _ in 0..jitter_ms(&mut rng, 4) {
+            let r = jitter_ms(&mut rng, 1000);
+            let seq = match r % 5 {
+                0 => u64::MAX - jitter_ms(&mut rng, 3),
+                1 => jitter_ms(&mut rng, 1 << 20),
+                _ => step + jitter_ms(&mut rng, 40),
+            };
+            let ts = if r % 7 == 0 {
+                u64::MAX - r
+            } else {
+                seq.wrapping_mul(160) ^ (r & 0x3FF)
+            };
+            let mut p = pkt(seq, ts, now.saturating_sub(jitter_ms(&mut rng, 300)));
+            p.epoch = StreamEpoch((step / 700) as u32 + u32::from(r % 97 == 0));
+            p.marker = r % 11 == 0;
+            p.payload = Bytes::from(vec![0u8; (r % 5) as usize]);
+            let _ = jb.insert(p);
+            assert!(jb.len() <= 16);
+        }
+        match jb.pop(HostTime::from_millis(now)) {
+            Playout::Frame { .. } => frames += 1,
+            Playout::Conceal { .. } => conceals += 1,
+            Playout::Silence { .. } => silences += 1,
+            Playout::Empty => empties += 1,
+            _ => {}
+        }
+    }
+    let s = jb.stats();
+    assert_eq!(frames + conceals + silences + empties, pops);
+    assert_eq!(
+        (s.played, s.concealed, s.silence),
+        (frames, conceals, silences)
+    );
+    assert!(s.played > 0 && s.received > pops);
+    assert!(s.target_delay <= Duration::from_millis(500));
+}

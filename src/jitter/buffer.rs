@@ -236,7 +236,10 @@ impl JitterBuffer {
             .map_or(true, |f| (f.epoch, f.seq) > (p.epoch, p.seq));
         if plays_next && p.timestamp.0 < pos.next_ts && !self.starts_talkspurt(pos, p) {
             if let Some(pos) = self.pos.as_mut() {
-                self.stats.lost += pos.consume(seq, p.timestamp.0);
+                self.stats.lost = self
+                    .stats
+                    .lost
+                    .saturating_add(pos.consume(seq, p.timestamp.0));
             }
             self.stats.late += 1;
             return Some(InsertOutcome::Late);
@@ -250,7 +253,10 @@ impl JitterBuffer {
         let ptime = self.ptime_ticks;
         if let Some(pos) = self.pos.as_mut() {
             if pos.epoch == old.epoch && old.seq.0 >= pos.next_seq {
-                self.stats.lost += pos.consume(old.seq.0, old.timestamp.0);
+                self.stats.lost = self
+                    .stats
+                    .lost
+                    .saturating_add(pos.consume(old.seq.0, old.timestamp.0));
                 pos.next_ts = pos.next_ts.max(old.timestamp.0.saturating_add(ptime));
             }
         }
@@ -346,7 +352,7 @@ impl JitterBuffer {
             .last
             .filter(|&(ls, _)| seq == ls.saturating_add(1))
             .map(|(_, lt)| ts.saturating_sub(lt));
-        self.stats.lost += pos.consume(seq, ts);
+        self.stats.lost = self.stats.lost.saturating_add(pos.consume(seq, ts));
         let next_step = self
             .store
             .front()
@@ -420,7 +426,7 @@ impl JitterBuffer {
         match self.phase {
             Phase::Talking { dry_run } if dry_run < max_run && !self.last_was_cn => {
                 self.phase = Phase::Talking {
-                    dry_run: dry_run + 1,
+                    dry_run: dry_run.saturating_add(1),
                 };
                 self.conceal()
             }
@@ -433,7 +439,7 @@ impl JitterBuffer {
     fn conceal_lost(&mut self) -> Playout {
         if let Some(pos) = self.pos.as_mut() {
             let next = pos.next_seq.saturating_add(1);
-            self.stats.lost += pos.skip_to(next);
+            self.stats.lost = self.stats.lost.saturating_add(pos.skip_to(next));
         }
         if self.phase == Phase::Gap {
             return self.silence();
