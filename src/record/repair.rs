@@ -1,0 +1,176 @@
+//! Repair of crash-truncated or damaged Ogg Opus recordings (RFC 7845, RFC 3533).
+//!
+//! A recorder killed mid-call leaves complete pages followed by a partial one and no
+//! end-of-stream page. [`repair`] keeps the longest valid prefix of the first Opus
+//! logical stream and closes it with an EOS page, so strict players accept the file.
+
+use super::ogg::{push_page, OggPageWriter, PageFlags, GRANULE_NONE};
+use super::ogg_page::{find_capture, OggPage};
+use super::opus_head::OpusTags;
+use super::reader::read_ogg_opus;
+use super::RecordError;
+
+/// Vendor string of the OpusTags packet [`repair`] writes when the original is lost.
+pub const REPAIR_VENDOR: &str = concat!("jyqq-media ", env!("CARGO_PKG_VERSION"), " (repaired)");
+
+/// A kept page: offset and length in the input.
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    at: usize,
+    len: usize,
+}
+
+/// Rewrites `bytes` as a complete Ogg Opus stream (RFC 7845 §3) that ends with an EOS
+/// page.
+///
+/// Keeps, from the first Opus BOS page on, the pages of that logical stream for as long
+/// as they are complete, CRC-valid and numbered in sequence; it stops at the first
+/// damaged, partial or missing page (everything after it is dropped) or after the EOS
+/// page. Pages of other logical streams are left out. Then:
+/// - pages on which no packet ends (granule -1) are dropped from the end, and a packet
+///   left unfinished on the new last page is cut off its segment table;
+/// - the last page gets the EOS flag and a new CRC (RFC 3533 §6); if it carries packets
+///   but granule -1 (a faulty writer), its granule position is computed as the previous
+///   page's plus the TOC durations of the packets ending on it (RFC 7845 §4.3);
+/// - when no complete OpusTags packet survives, one with vendor [`REPAIR_VENDOR`] is
+///   written as the second page.
+///
+/// A stream that already ends correctly comes back byte for byte (minus any garbage
+/// and other streams).
+///
+/// Errors: those of [`read_ogg_opus`] when the input has no Opus stream to keep.
+pub fn repair(bytes: &[u8]) -> Result<Vec<u8>, RecordError> {
+    let info = read_ogg_opus(bytes)?;
+    let kept = kept_pages(bytes, info.serial);
+    let page = |k: &Kept| OggPage::parse_ignoring_crc(&bytes[k.at..k.at + k.len]).map(|(p, _)| p);
+
+    // Find the last page on which a packet ends, and how many packets end up to there.
+    let mut last_end = None;
+    let mut completed = 0usize;
+    let mut last_known_granule = 0u64;
+    let mut granule_before_last = 0u64;
+    for (i, k) in kept.iter().enumerate() {
+        let p = page(k)?;
+        let n = p.completed_packets();
+        if n > 0 {
+            granule_before_last = last_known_granule;
+            last_end = Some(i);
+            completed += n;
+        }
+        if let Some(g) = p.granule_known() {
+            last_known_granule = g;
+        }
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    // Invariant: read_ogg_opus succeeded, so the OpusHead BOS page is complete, valid and
+    // kept, and a packet (OpusHead) ends on it.
+    let Some(last) = last_end else {
+        return Err(RecordError::NotOggOpus {
+            crc_failures: info.crc_failures,
+        });
+    };
+    if completed < 2 {
+        // Only OpusHead survived: keep it and write a fresh OpusTags page.
+        let head = page(&kept[0])?;
+        close_page(
+            &mut out,
+            &head,
+            head.flags().without(PageFlags::EOS),
+            head.granule(),
+        )?;
+        let tags = OpusTags::new(REPAIR_VENDOR).to_bytes()?;
+        OggPageWriter::resume(head.serial(), head.sequence().wrapping_add(1)).write_page(
+            &mut out,
+            &[tags],
+            0,
+            PageFlags::EOS,
+        )?;
+        return Ok(out);
+    }
+    for k in &kept[..last] {
+        out.extend_from_slice(&bytes[k.at..k.at + k.len]);
+    }
+    let p = page(&kept[last])?;
+    let granule = match p.granule_known() {
+        Some(g) => g,
+        None => {
+            let seq = p.sequence();
+            let samples: u64 = info
+                .packets()
+                .iter()
+                .filter(|a| a.page_sequence == seq)
+                .map(|a| u64::from(a.samples))
+                .sum();
+            granule_before_last.saturating_add(samples)
+        }
+    };
+    close_page(&mut out, &p, p.flags().with(PageFlags::EOS), granule)?;
+    Ok(out)
+}
+
+/// Appends `page` with `flags` and `granule`, its segment table cut after the last
+/// packet that ends on it, and a fresh CRC.
+fn close_page(
+    out: &mut Vec<u8>,
+    page: &OggPage<'_>,
+    flags: PageFlags,
+    granule: u64,
+) -> Result<(), RecordError> {
+    let lacing = page.segment_table();
+    let cut = lacing.iter().rposition(|&v| v < 255).map_or(0, |i| i + 1);
+    let body_len: usize = lacing[..cut].iter().map(|&v| usize::from(v)).sum();
+    let g = if granule == GRANULE_NONE { 0 } else { granule };
+    push_page(
+        out,
+        flags,
+        g,
+        page.serial(),
+        page.sequence(),
+        &lacing[..cut],
+        &page.body()[..body_len],
+    )
+}
+
+/// The pages of stream `serial` from its BOS page on, while they are complete, valid
+/// and in sequence; stops after the EOS page.
+fn kept_pages(bytes: &[u8], serial: u32) -> Vec<Kept> {
+    let mut kept = Vec::new();
+    let mut pos = 0;
+    // Find the BOS page of the stream, resynchronising over garbage.
+    while let Some(rel) = find_capture(&bytes[pos..]) {
+        let at = pos + rel;
+        match OggPage::parse(&bytes[at..]) {
+            Ok((p, len)) if p.serial() == serial && p.is_bos() => {
+                kept.push(Kept { at, len });
+                pos = at + len;
+                break;
+            }
+            Ok((_, len)) => pos = at + len,
+            Err(_) => pos = at + 1,
+        }
+    }
+    let Some(first) = kept.first() else {
+        return kept;
+    };
+    let Ok((head, _)) = OggPage::parse(&bytes[first.at..]) else {
+        return kept;
+    };
+    let mut next = head.sequence().wrapping_add(1);
+    while pos < bytes.len() {
+        let Ok((p, len)) = OggPage::parse(&bytes[pos..]) else {
+            break;
+        };
+        if p.serial() == serial {
+            if p.sequence() != next || p.is_bos() {
+                break;
+            }
+            next = next.wrapping_add(1);
+            kept.push(Kept { at: pos, len });
+            if p.is_eos() {
+                break;
+            }
+        }
+        pos += len;
+    }
+    kept
+}
