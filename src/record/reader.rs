@@ -8,256 +8,12 @@
 //! "OggS" capture pattern, RFC 3533 §6). The audio packets are returned as byte ranges
 //! of the input so a caller can decode them with libopus.
 
-use std::borrow::Cow;
-use std::ops::Range;
-use std::time::Duration;
-
+use super::ogg::CAPTURE_PATTERN;
+use super::ogg_opus_info::{AudioPacket, OggOpusInfo, OggOpusIssue, SequenceGap};
 use super::ogg_page::{find_capture, OggPage};
 use super::opus_head::{OpusHead, OpusTags, OPUS_HEAD_MAGIC, OPUS_TAGS_MAGIC};
 use super::opus_toc::opus_packet_samples;
 use super::RecordError;
-
-/// Granule positions of Ogg Opus count 48 kHz samples per channel (RFC 7845 §4).
-pub const OPUS_GRANULE_RATE: u32 = 48_000;
-
-/// Where the page sequence numbers of the stream first jump (RFC 3533 §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SequenceGap {
-    /// The sequence number due: previous page's number + 1.
-    pub expected: u32,
-    /// The sequence number found.
-    pub found: u32,
-}
-
-/// An RFC 7845 rule the stream breaks. Each kind is reported once, at its first
-/// occurrence; counters in [`OggOpusInfo`] give totals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OggOpusIssue {
-    /// The BOS page holds more than the one complete OpusHead packet (RFC 7845 §3).
-    HeadPageNotAlone,
-    /// The OpusHead page's granule position is not 0 (RFC 7845 §3).
-    HeadPageGranule(u64),
-    /// No complete OpusTags packet follows OpusHead (truncated file, or the second
-    /// packet is not OpusTags and is then counted as audio) (RFC 7845 §3).
-    MissingOpusTags,
-    /// The OpusTags packet does not parse; the reason (RFC 7845 §5.2).
-    InvalidOpusTags(&'static str),
-    /// The page on which OpusTags ends also holds audio data (RFC 7845 §3: the first
-    /// audio packet begins a new page).
-    AudioOnTagsPage,
-    /// The page on which OpusTags ends has a granule position other than 0 (RFC 7845 §3).
-    TagsPageGranule(u64),
-    /// The first audio page with a completed packet has a granule position below the
-    /// samples completed on it and is not the EOS page: RFC 7845 §4.3 says to reject it.
-    FirstAudioGranuleTooSmall {
-        /// The page's granule position.
-        granule: u64,
-        /// Samples (48 kHz) of the packets completed on that page.
-        samples: u64,
-    },
-    /// A page's granule position differs from the previous page's plus the samples of
-    /// the packets completed on it (RFC 7845 §4.3); the first such page.
-    GranuleMismatch {
-        /// Sequence number of the page.
-        sequence: u32,
-        /// Its granule position.
-        granule: u64,
-        /// Previous granule position plus the samples completed on the page.
-        expected: u64,
-    },
-    /// Packets end on a page whose granule position is -1 (RFC 7845 §4.3).
-    MissingGranule {
-        /// Sequence number of the page.
-        sequence: u32,
-    },
-    /// The EOS page's granule position is below the previous page's: the end trimming
-    /// reaches past the last page (RFC 7845 §4.5).
-    EndTrimBeyondPage {
-        /// The EOS page's granule position.
-        granule: u64,
-        /// The previous page's granule position.
-        previous: u64,
-    },
-    /// End trimming removes more samples than the last packet holds; allowed by
-    /// RFC 7845 §4.5 but unusual (opusinfo warns "more than one packet of end trimming").
-    EndTrimExceedsLastPacket {
-        /// Samples trimmed.
-        trimmed: u64,
-        /// Samples of the last packet.
-        last_packet: u32,
-    },
-    /// The last granule position is below pre-skip plus the start offset: the stream
-    /// holds less audio than the decoder must discard (RFC 7845 §4.2).
-    PreSkipBeyondEnd,
-}
-
-/// One audio packet of the stream: where its bytes are and what its TOC says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AudioPacket {
-    /// Samples per channel at 48 kHz from the TOC (RFC 6716 §3.1); 0 when malformed.
-    pub samples: u32,
-    /// Sequence number of the page on which the packet ends.
-    pub page_sequence: u32,
-    /// Granule position at the end of this packet, derived from its page's granule
-    /// position and the samples of the packets after it on that page (RFC 7845 §4.3);
-    /// `None` when that page has no granule position.
-    pub granule_end: Option<u64>,
-    /// Indices into the reader's byte-range table.
-    pieces: Range<u32>,
-}
-
-/// What [`read_ogg_opus`] found in an Ogg Opus file.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct OggOpusInfo {
-    /// The identification header (RFC 7845 §5.1).
-    pub head: OpusHead,
-    /// The comment header, when a valid one was found (RFC 7845 §5.2).
-    pub tags: Option<OpusTags>,
-    /// Serial number of the Opus logical stream read (the first one with an OpusHead).
-    pub serial: u32,
-    /// Complete, CRC-valid pages of that stream, up to and including its EOS page.
-    pub pages: u32,
-    /// Complete, CRC-valid pages of other logical streams (multiplexed or chained), skipped.
-    pub other_pages: u32,
-    /// Pages with the BOS flag among all complete, CRC-valid pages of the input.
-    pub bos_pages: u32,
-    /// Pages with the EOS flag among all complete, CRC-valid pages of the input.
-    pub eos_pages: u32,
-    /// The last complete, CRC-valid page of the input is this stream's EOS page.
-    pub eos_on_last_page: bool,
-    /// Page sequence numbers of the stream increase by one from page to page.
-    pub sequence_contiguous: bool,
-    /// The first jump in page sequence numbers (lost or damaged pages, or a capture
-    /// joined mid-stream).
-    pub first_sequence_gap: Option<SequenceGap>,
-    /// Pages dropped because their CRC did not match (RFC 3533 §6).
-    pub crc_failures: u32,
-    /// Bytes skipped while resynchronising on "OggS" (leading or interleaved garbage,
-    /// damaged pages), excluding the truncated tail.
-    pub garbage_bytes: usize,
-    /// Bytes of an incomplete page at the end of the input (a crash or a cut file).
-    pub truncated_tail_bytes: usize,
-    /// Granule position of the last page of the stream that has one; `None` without audio.
-    pub last_granule: Option<u64>,
-    /// 48 kHz samples before the first audio packet on the stream's time line: the first
-    /// audio page's granule minus the samples completed on it (RFC 7845 §4.3); 0 normally.
-    pub start_offset: u64,
-    /// Samples removed at the end by the EOS page's granule position (RFC 7845 §4.5).
-    pub end_trim: u64,
-    /// Sum of the TOC durations of all audio packets, 48 kHz samples per channel.
-    pub total_samples: u64,
-    /// Audio packets whose TOC is malformed (RFC 6716 §3.4; counted with 0 samples).
-    pub malformed_packets: u32,
-    /// Packets lost because a piece of them is missing (a hole in the pages, a
-    /// continuation with no start, or a packet left unfinished at a page break or at
-    /// the end of the input).
-    pub dropped_packets: u32,
-    /// Pages of the stream after its EOS page (ignored).
-    pub pages_after_eos: u32,
-    /// Pages whose granule position disagrees with the samples on them (RFC 7845 §4.3).
-    pub granule_mismatches: u32,
-    /// RFC 7845 rules broken, first occurrence of each kind.
-    pub issues: Vec<OggOpusIssue>,
-    packets: Vec<AudioPacket>,
-    ranges: Vec<Range<usize>>,
-}
-
-impl OggOpusInfo {
-    /// The audio packets, in stream order.
-    pub fn packets(&self) -> &[AudioPacket] {
-        &self.packets
-    }
-
-    /// Number of audio packets.
-    pub fn audio_packets(&self) -> usize {
-        self.packets.len()
-    }
-
-    /// Byte ranges of the input holding `packet`, in order (more than one when it
-    /// spans pages).
-    pub fn packet_ranges(&self, packet: &AudioPacket) -> &[Range<usize>] {
-        let r = packet.pieces.start as usize..packet.pieces.end as usize;
-        self.ranges.get(r).unwrap_or(&[])
-    }
-
-    /// The bytes of `packet` from `file` (the input given to [`read_ogg_opus`]): a
-    /// borrow of `file` when the packet lies on one page, else assembled in `scratch`.
-    /// Ranges outside `file` (a different input) yield an empty or partial packet.
-    pub fn packet_data<'b>(
-        &self,
-        packet: &AudioPacket,
-        file: &'b [u8],
-        scratch: &'b mut Vec<u8>,
-    ) -> &'b [u8] {
-        match self.packet_ranges(packet) {
-            [one] => file.get(one.clone()).unwrap_or(&[]),
-            many => {
-                scratch.clear();
-                for r in many {
-                    scratch.extend_from_slice(file.get(r.clone()).unwrap_or(&[]));
-                }
-                scratch
-            }
-        }
-    }
-
-    /// The audio packets' bytes from `file`, borrowed unless a packet spans pages.
-    pub fn packet_iter<'s>(&'s self, file: &'s [u8]) -> impl Iterator<Item = Cow<'s, [u8]>> + 's {
-        self.packets
-            .iter()
-            .map(move |p| match self.packet_ranges(p) {
-                [one] => Cow::Borrowed(file.get(one.clone()).unwrap_or(&[])),
-                many => Cow::Owned(
-                    many.iter()
-                        .flat_map(|r| file.get(r.clone()).unwrap_or(&[]).iter().copied())
-                        .collect(),
-                ),
-            })
-    }
-
-    /// (last granule position − pre-skip) / 48 kHz, the play time the file announces
-    /// (RFC 7845 §4); zero without audio pages.
-    pub fn duration(&self) -> Duration {
-        let samples = self
-            .last_granule
-            .unwrap_or(0)
-            .saturating_sub(u64::from(self.head.pre_skip));
-        samples_to_duration(samples)
-    }
-
-    /// Samples per channel at 48 kHz a decoder outputs after pre-skip and end trimming:
-    /// last granule − start offset − pre-skip (RFC 7845 §4.2–4.5), saturating at 0.
-    pub fn decoded_samples(&self) -> u64 {
-        self.last_granule
-            .unwrap_or(0)
-            .saturating_sub(self.start_offset)
-            .saturating_sub(u64::from(self.head.pre_skip))
-    }
-
-    /// A complete, conformant stream: no issue, no CRC failure, garbage, truncated tail,
-    /// dropped or malformed packet, sequence gap or page after EOS, and it ends with an
-    /// EOS page that is the last page of the input.
-    pub fn is_conformant(&self) -> bool {
-        self.issues.is_empty()
-            && self.crc_failures == 0
-            && self.garbage_bytes == 0
-            && self.truncated_tail_bytes == 0
-            && self.dropped_packets == 0
-            && self.malformed_packets == 0
-            && self.pages_after_eos == 0
-            && self.sequence_contiguous
-            && self.eos_on_last_page
-    }
-}
-
-/// `samples` at 48 kHz as a [`Duration`] (exact to the nanosecond, rounded down).
-pub fn samples_to_duration(samples: u64) -> Duration {
-    let nanos = u128::from(samples) * 1_000_000_000 / u128::from(OPUS_GRANULE_RATE);
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -493,7 +249,14 @@ pub fn read_ogg_opus(bytes: &[u8]) -> Result<OggOpusInfo, RecordError> {
     let mut pos = 0;
     while pos < bytes.len() {
         let Some(rel) = find_capture(&bytes[pos..]) else {
-            garbage += bytes.len() - pos;
+            // A page cut within its first 3 bytes leaves a prefix of "OggS".
+            let rest = &bytes[pos..];
+            let k = (1..CAPTURE_PATTERN.len())
+                .rev()
+                .find(|&k| rest.ends_with(&CAPTURE_PATTERN[..k]))
+                .unwrap_or(0);
+            garbage += rest.len() - k;
+            tail = k;
             break;
         };
         let at = pos + rel;
@@ -571,32 +334,7 @@ pub fn read_ogg_opus(bytes: &[u8]) -> Result<OggOpusInfo, RecordError> {
 
 fn new_stream(head: OpusHead, serial: u32) -> Stream {
     Stream {
-        info: OggOpusInfo {
-            head,
-            tags: None,
-            serial,
-            pages: 0,
-            other_pages: 0,
-            bos_pages: 0,
-            eos_pages: 0,
-            eos_on_last_page: false,
-            sequence_contiguous: true,
-            first_sequence_gap: None,
-            crc_failures: 0,
-            garbage_bytes: 0,
-            truncated_tail_bytes: 0,
-            last_granule: None,
-            start_offset: 0,
-            end_trim: 0,
-            total_samples: 0,
-            malformed_packets: 0,
-            dropped_packets: 0,
-            pages_after_eos: 0,
-            granule_mismatches: 0,
-            issues: Vec::new(),
-            packets: Vec::new(),
-            ranges: Vec::new(),
-        },
+        info: OggOpusInfo::new(head, serial),
         stage: Stage::Tags,
         next_sequence: 0,
         partial: None,
@@ -604,5 +342,187 @@ fn new_stream(head: OpusHead, serial: u32) -> Stream {
         audio_started: false,
         eos_seen: false,
         scratch: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::ogg::{push_page, OggPageWriter, PageFlags, GRANULE_NONE};
+
+    /// A 20 ms SILK NB packet (TOC config 1, code 0): 960 samples.
+    const PKT: [u8; 3] = [0x08, 0xAA, 0xBB];
+
+    fn headers(w: &mut OggPageWriter, out: &mut Vec<u8>) {
+        let head = OpusHead::new(1, 312, 8000).unwrap().to_bytes();
+        w.write_page(out, &[head], 0, PageFlags::BOS).unwrap();
+        let tags = OpusTags::new("t").to_bytes().unwrap();
+        w.write_page(out, &[tags], 0, PageFlags::NONE).unwrap();
+    }
+
+    /// Headers and `pages` audio pages of two packets each, EOS on the last.
+    fn stream(pages: usize) -> Vec<u8> {
+        let mut w = OggPageWriter::new(5);
+        let mut out = Vec::new();
+        headers(&mut w, &mut out);
+        for k in 0..pages {
+            let f = if k + 1 == pages {
+                PageFlags::EOS
+            } else {
+                PageFlags::NONE
+            };
+            w.write_page(&mut out, &[PKT, PKT], 1920 * (k as u64 + 1), f)
+                .unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn clean_stream() {
+        let b = stream(3);
+        let info = read_ogg_opus(&b).unwrap();
+        assert!(info.is_conformant(), "{info:?}");
+        assert_eq!(
+            (info.pages, info.audio_packets(), info.total_samples),
+            (5, 6, 5760)
+        );
+        assert_eq!(info.last_granule, Some(5760));
+        assert_eq!(info.decoded_samples(), 5760 - 312);
+        let ends: Vec<_> = info.packets().iter().map(|p| p.granule_end).collect();
+        assert_eq!(ends, [960, 1920, 2880, 3840, 4800, 5760].map(Some));
+        let data: Vec<_> = info.packet_iter(&b).collect();
+        assert!(data.iter().all(|d| d[..] == PKT));
+    }
+
+    #[test]
+    fn garbage_and_partial_capture_pattern_are_counted() {
+        let clean = stream(2);
+        let (p0, p1) = (47, 47 + 27 + 1 + 17);
+        let mut b = b"junk!".to_vec();
+        b.extend_from_slice(&clean[..p1]);
+        b.extend_from_slice(b"xyz");
+        b.extend_from_slice(&clean[p1..]);
+        b.extend_from_slice(b"Og");
+        assert_eq!(&clean[p0..p0 + 4], b"OggS");
+        let info = read_ogg_opus(&b).unwrap();
+        assert_eq!((info.garbage_bytes, info.truncated_tail_bytes), (8, 2));
+        assert_eq!((info.pages, info.audio_packets()), (4, 4));
+        assert!(!info.eos_on_last_page || info.truncated_tail_bytes > 0);
+        assert!(!info.is_conformant());
+    }
+
+    #[test]
+    fn header_layout_rules() {
+        // OpusHead and OpusTags on one page, audio with granule -1 then a wrong granule,
+        // a malformed (empty) packet, and a page after EOS.
+        let mut w = OggPageWriter::new(5);
+        let mut b = Vec::new();
+        let head = OpusHead::new(1, 0, 0).unwrap().to_bytes();
+        let tags = OpusTags::new("t").to_bytes().unwrap();
+        w.write_page(&mut b, &[head, tags], 0, PageFlags::BOS)
+            .unwrap();
+        w.write_page(&mut b, &[PKT], 960, PageFlags::NONE).unwrap();
+        w.write_page(&mut b, &[PKT], GRANULE_NONE, PageFlags::NONE)
+            .unwrap();
+        w.write_page(&mut b, &[PKT], 5000, PageFlags::NONE).unwrap();
+        w.write_page(&mut b, &[PKT], 7000, PageFlags::NONE).unwrap();
+        w.write_page(&mut b, &[&PKT[..], &[]], 7960, PageFlags::EOS)
+            .unwrap();
+        w.write_page(&mut b, &[PKT], 9999, PageFlags::NONE).unwrap();
+        let info = read_ogg_opus(&b).unwrap();
+        assert_eq!(info.tags.as_ref().map(|t| t.vendor.as_str()), Some("t"));
+        assert_eq!(
+            info.issues,
+            vec![
+                OggOpusIssue::HeadPageNotAlone,
+                OggOpusIssue::MissingGranule { sequence: 2 },
+                OggOpusIssue::GranuleMismatch {
+                    sequence: 4,
+                    granule: 7000,
+                    expected: 5960
+                },
+            ]
+        );
+        assert_eq!(
+            (
+                info.malformed_packets,
+                info.pages_after_eos,
+                info.granule_mismatches
+            ),
+            (1, 1, 1)
+        );
+        assert_eq!((info.audio_packets(), info.last_granule), (6, Some(7960)));
+        assert!(!info.eos_on_last_page);
+    }
+
+    #[test]
+    fn tags_page_rules_and_orphan_continuation() {
+        let mut w = OggPageWriter::new(5);
+        let mut b = Vec::new();
+        let head = OpusHead::new(2, 312, 0).unwrap().to_bytes();
+        w.write_page(&mut b, &[head], 0, PageFlags::BOS).unwrap();
+        let tags = OpusTags::new("t").to_bytes().unwrap();
+        w.write_page(&mut b, &[&tags[..], &PKT], 960, PageFlags::NONE)
+            .unwrap();
+        // Sequence 3 is missing; page 4 starts with the end of a packet we never saw.
+        push_page(
+            &mut b,
+            PageFlags::CONTINUED,
+            5,
+            5,
+            3 + 1,
+            &[5, 3],
+            &[1, 2, 3, 4, 5, 8, 9, 9],
+        )
+        .unwrap();
+        let info = read_ogg_opus(&b).unwrap();
+        assert_eq!(
+            info.issues,
+            vec![
+                OggOpusIssue::TagsPageGranule(960),
+                OggOpusIssue::AudioOnTagsPage,
+                // After the gap the granule chain restarts (no mismatch is judged), and
+                // granule 5 is below the 312 samples of pre-skip.
+                OggOpusIssue::PreSkipBeyondEnd,
+            ]
+        );
+        assert_eq!(
+            info.first_sequence_gap,
+            Some(SequenceGap {
+                expected: 2,
+                found: 4
+            })
+        );
+        assert_eq!((info.dropped_packets, info.audio_packets()), (1, 2));
+    }
+
+    #[test]
+    fn errors_for_non_opus_input() {
+        assert_eq!(
+            read_ogg_opus(b"").unwrap_err(),
+            RecordError::NoOggPage { crc_failures: 0 }
+        );
+        let mut b = Vec::new();
+        OggPageWriter::new(1)
+            .write_page(&mut b, &[b"fLaC-ish"], 0, PageFlags::BOS)
+            .unwrap();
+        assert_eq!(
+            read_ogg_opus(&b).unwrap_err(),
+            RecordError::NotOggOpus { crc_failures: 0 }
+        );
+        let mut bad = stream(1);
+        bad[30] ^= 1;
+        assert_eq!(
+            read_ogg_opus(&bad).unwrap_err(),
+            RecordError::NotOggOpus { crc_failures: 1 }
+        );
+        let mut b = Vec::new();
+        OggPageWriter::new(1)
+            .write_page(&mut b, &[b"OpusHead\x01"], 0, PageFlags::BOS)
+            .unwrap();
+        assert!(matches!(
+            read_ogg_opus(&b),
+            Err(RecordError::InvalidOpusHead(_))
+        ));
     }
 }

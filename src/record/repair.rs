@@ -174,3 +174,90 @@ fn kept_pages(bytes: &[u8], serial: u32) -> Vec<Kept> {
     }
     kept
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::opus_head::OpusHead;
+
+    /// A 20 ms SILK NB packet (TOC config 1, code 0): 960 samples.
+    const PKT: [u8; 3] = [0x08, 0xAA, 0xBB];
+
+    fn headers(w: &mut OggPageWriter, out: &mut Vec<u8>) {
+        let head = OpusHead::new(1, 312, 0).unwrap().to_bytes();
+        w.write_page(out, &[head], 0, PageFlags::BOS).unwrap();
+        let tags = OpusTags::new("orig").to_bytes().unwrap();
+        w.write_page(out, &[tags], 0, PageFlags::NONE).unwrap();
+    }
+
+    #[test]
+    fn unknown_granule_on_the_last_page_is_computed() {
+        let mut w = OggPageWriter::new(9);
+        let mut b = Vec::new();
+        headers(&mut w, &mut b);
+        w.write_page(&mut b, &[PKT, PKT], 1920, PageFlags::NONE)
+            .unwrap();
+        // A faulty writer: three packets end here but the granule is -1.
+        w.write_page(&mut b, &[PKT, PKT, PKT], GRANULE_NONE, PageFlags::NONE)
+            .unwrap();
+        let fixed = repair(&b).unwrap();
+        assert_eq!(fixed.len(), b.len());
+        let info = read_ogg_opus(&fixed).unwrap();
+        assert!(info.is_conformant(), "{info:?}");
+        assert_eq!(info.last_granule, Some(1920 + 3 * 960));
+    }
+
+    #[test]
+    fn pages_without_a_packet_end_are_dropped_and_the_partial_packet_cut() {
+        let mut w = OggPageWriter::new(9);
+        let mut b = Vec::new();
+        headers(&mut w, &mut b);
+        let big = vec![0x08u8; 100_000]; // spans 2+ pages
+        let n = w.write_packets(
+            &mut b,
+            &[&PKT[..], &big, &PKT],
+            |i| 960 * (i as u64 + 1),
+            PageFlags::EOS,
+        );
+        assert_eq!(n, 2);
+        let first_audio = {
+            let (_, a) = OggPage::parse(&b).unwrap();
+            let (_, t) = OggPage::parse(&b[a..]).unwrap();
+            a + t
+        };
+        let (p, len) = OggPage::parse(&b[first_audio..]).unwrap();
+        assert_eq!(p.granule(), 960); // only PKT ends on it; the big packet starts there
+                                      // Cut inside the second audio page: the big packet never ends.
+        let cut = first_audio + len + 1000;
+        let fixed = repair(&b[..cut]).unwrap();
+        // Header pages, then the first audio page cut to its first 3-byte packet.
+        assert_eq!(fixed.len(), first_audio + 27 + 1 + 3);
+        let info = read_ogg_opus(&fixed).unwrap();
+        assert!(info.is_conformant(), "{info:?}");
+        assert_eq!((info.audio_packets(), info.last_granule), (1, Some(960)));
+    }
+
+    #[test]
+    fn garbage_other_streams_and_pages_after_damage_are_left_out() {
+        let mut w = OggPageWriter::new(9);
+        let mut other = OggPageWriter::new(77);
+        let mut b = b"garbage".to_vec();
+        headers(&mut w, &mut b);
+        other
+            .write_page(&mut b, &[b"other"], 0, PageFlags::BOS)
+            .unwrap();
+        w.write_page(&mut b, &[PKT], 960, PageFlags::NONE).unwrap();
+        let damaged_at = b.len();
+        w.write_page(&mut b, &[PKT], 1920, PageFlags::NONE).unwrap();
+        w.write_page(&mut b, &[PKT], 2880, PageFlags::EOS).unwrap();
+        b[damaged_at + 30] ^= 0xFF;
+        let fixed = repair(&b).unwrap();
+        let info = read_ogg_opus(&fixed).unwrap();
+        assert!(info.is_conformant(), "{info:?}");
+        assert_eq!(
+            (info.pages, info.other_pages, info.last_granule),
+            (3, 0, Some(960))
+        );
+        assert_eq!(info.tags.map(|t| t.vendor), Some("orig".to_owned()));
+    }
+}
