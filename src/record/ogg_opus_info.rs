@@ -203,8 +203,9 @@ impl OggOpusInfo {
         self.ranges.get(r).unwrap_or(&[])
     }
 
-    /// The bytes of `packet` from `file` (the input given to [`read_ogg_opus`](super::read_ogg_opus)): a
-    /// borrow of `file` when the packet lies on one page, else assembled in `scratch`.
+    /// The bytes of `packet` from `file` (the input given to
+    /// [`read_ogg_opus`](super::read_ogg_opus)): a borrow of `file` when the packet lies
+    /// on one page, else assembled in `scratch`.
     /// Ranges outside `file` (a different input) yield an empty or partial packet.
     pub fn packet_data<'b>(
         &self,

@@ -226,8 +226,9 @@ mod tests {
             a + t
         };
         let (p, len) = OggPage::parse(&b[first_audio..]).unwrap();
-        assert_eq!(p.granule(), 960); // only PKT ends on it; the big packet starts there
-                                      // Cut inside the second audio page: the big packet never ends.
+        // Only PKT ends on the first audio page; the big packet starts there.
+        assert_eq!(p.granule(), 960);
+        // Cut inside the second audio page: the big packet never ends.
         let cut = first_audio + len + 1000;
         let fixed = repair(&b[..cut]).unwrap();
         // Header pages, then the first audio page cut to its first 3-byte packet.
