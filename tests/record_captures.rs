@@ -180,7 +180,7 @@ fn sip_dtmf2_two_way_alaw_events_not_decoded_as_audio() {
         call,
         span,
         &[
-            Expect { ssrc: 0x9A7B_5382, packets: 663, lost: 2, duplicates: 0 },
+            Expect { ssrc: 0x9A7B_5382, packets: 665, lost: 2, duplicates: 0 },
             Expect { ssrc: 0x5711_BF84, packets: 666, lost: 0, duplicates: 0 },
         ],
         t.as_ref(),

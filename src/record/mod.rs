@@ -1,19 +1,112 @@
 //! Recording: each leg's timeline from extended RTP timestamps, mixed to a stereo
-//! Ogg Opus stream (RFC 7845; channel 0 = leg A, channel 1 = leg B), pages emitted at
-//! least every flush interval so a crash loses at most that much.
+//! Ogg Opus stream (RFC 7845; channel 0 = leg A, channel 1 = leg B) by [`Recorder`], pages
+//! emitted at least every flush interval so a crash loses at most that much.
+//!
+//! The Ogg layer (RFC 3533) is ours: [`OggPageWriter`] appends pages to a caller's
+//! buffer, [`OggPage`] parses them without copying. [`OpusHead`] and [`OpusTags`] are
+//! the two header packets (RFC 7845 §5). [`read_ogg_opus`] reads and checks a finished
+//! or crash-truncated file; [`repair`] closes a truncated one with an EOS page.
 
 mod comfort;
+mod ogg;
+mod ogg_opus_info;
+mod ogg_page;
+mod opus_head;
+mod opus_toc;
+mod reader;
 mod recorder;
+mod repair;
 mod timeline;
 
+pub use ogg::{
+    crc32, crc32_update, lacing_segments, page_crc, patch_page, push_page, OggPageWriter,
+    PageFlags, CAPTURE_PATTERN, GRANULE_NONE, MAX_PAGE_LEN, MAX_PAGE_SEGMENTS, PAGE_HEADER_LEN,
+};
+pub use ogg_opus_info::{
+    samples_to_duration, AudioPacket, OggOpusInfo, OggOpusIssue, SequenceGap, OPUS_GRANULE_RATE,
+};
+pub use ogg_page::{find_capture, OggPage, PacketPart, PacketParts};
+pub use opus_head::{OpusHead, OpusTags, OPUS_HEAD_MAGIC, OPUS_TAGS_MAGIC};
+pub use opus_toc::{frame_samples_48k, opus_packet_samples, MAX_PACKET_SAMPLES_48K};
+pub use reader::read_ogg_opus;
 pub use recorder::{Recorder, RecorderConfig, RecordingPage};
+pub use repair::{repair, REPAIR_VENDOR};
 
 use thiserror::Error;
 
-/// Errors of the recorder and of the Ogg layer.
-#[derive(Debug, Error)]
+/// Errors of the recorder and of the Ogg / Ogg Opus layer.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RecordError {
+    /// The input ends before the Ogg page does (RFC 3533 §6): `needed` bytes for the
+    /// header, segment table or body, `available` present. A crash-truncated last page.
+    #[error("Ogg page truncated: need {needed} bytes, have {available}")]
+    OggTruncated {
+        /// Bytes the page needs, counted from its first byte.
+        needed: usize,
+        /// Bytes present.
+        available: usize,
+    },
+    /// The bytes do not start with the capture pattern "OggS" (RFC 3533 §6).
+    #[error("no Ogg capture pattern")]
+    OggCapturePattern,
+    /// The page's stream_structure_version is not 0 (RFC 3533 §6).
+    #[error("unsupported Ogg version {0}")]
+    OggVersion(u8),
+    /// The page's CRC does not match its bytes (RFC 3533 §6): the page is damaged.
+    #[error("Ogg page CRC mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    OggCrc {
+        /// CRC stored in the header.
+        stored: u32,
+        /// CRC computed over the page.
+        computed: u32,
+        /// Length the page header claims (unreliable if the header is the damaged part).
+        page_len: usize,
+    },
+    /// A segment table given to [`push_page`] has more than 255 values or does not add
+    /// up to the body length (RFC 3533 §6).
+    #[error("segment table of {segments} values does not describe a {body_len}-byte body")]
+    InvalidSegmentTable {
+        /// Lacing values given.
+        segments: usize,
+        /// Body bytes given.
+        body_len: usize,
+    },
+    /// [`patch_page`] was given more bytes than the one page they start with.
+    #[error("expected one {page_len}-byte page, got {given} bytes")]
+    NotOnePage {
+        /// Length of the page found.
+        page_len: usize,
+        /// Bytes given.
+        given: usize,
+    },
+    /// Several packets given to [`OggPageWriter::write_page`] need more than one page
+    /// (more than 255 lacing values); use [`OggPageWriter::write_packets`].
+    #[error("packets need {segments} lacing values, more than one page holds")]
+    PageOverflow {
+        /// Lacing values the packets need.
+        segments: usize,
+    },
+    /// The OpusHead packet breaks RFC 7845 §5.1; the rule broken.
+    #[error("invalid OpusHead: {0}")]
+    InvalidOpusHead(&'static str),
+    /// The OpusTags packet breaks RFC 7845 §5.2; the rule broken.
+    #[error("invalid OpusTags: {0}")]
+    InvalidOpusTags(&'static str),
+    /// The input holds no complete Ogg page with a valid CRC (empty, not Ogg, or only a
+    /// partial or damaged page).
+    #[error("no valid Ogg page ({crc_failures} pages with a bad CRC)")]
+    NoOggPage {
+        /// Pages dropped for a bad CRC.
+        crc_failures: u32,
+    },
+    /// No BOS page starts with an OpusHead packet (RFC 7845 §3): not Ogg Opus, or its
+    /// first page is damaged (`crc_failures` pages were dropped).
+    #[error("no Ogg Opus stream ({crc_failures} pages with a bad CRC)")]
+    NotOggOpus {
+        /// Pages dropped for a bad CRC.
+        crc_failures: u32,
+    },
     /// The recorder configuration cannot be used (e.g. a rate Opus cannot encode).
     #[error("recorder configuration: {0}")]
     Config(String),
@@ -21,6 +114,7 @@ pub enum RecordError {
     #[error("encoder: {0}")]
     Codec(crate::codec::CodecError),
 }
+
 
 /// What happened on one leg's recording timeline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,12 +5,13 @@
 //! drain [`Recorder::poll_page`] after each call. [`Recorder::finish`] ends the stream
 //! with an end-of-stream page whose granule position applies end trimming.
 
-use super::ogg::OggPageWriter;
+use super::ogg::{OggPageWriter, PageFlags};
+use super::ogg_page::OggPage;
 use super::opus_head::{OpusHead, OpusTags};
 use super::timeline::{LegTimeline, TimelineParams};
 use super::{LegStats, RecordError};
 use crate::audio::SampleRate;
-use crate::codec::{Encoder, OpusApplication, OpusEncoder, OpusEncoderConfig};
+use crate::codec::{OpusApplication, OpusEncoder, OpusEncoderConfig};
 use crate::leg::Leg;
 use crate::rtp::{MediaPacket, PayloadMap};
 use crate::time::HostTime;
@@ -130,7 +131,7 @@ impl Recorder {
         enc_cfg.bitrate_bps = Some(cfg.bitrate_bps);
         enc_cfg.complexity = cfg.complexity;
         enc_cfg.frame = frame;
-        let mut encoder = OpusEncoder::new(enc_cfg).map_err(RecordError::Codec)?;
+        let encoder = OpusEncoder::new(enc_cfg).map_err(RecordError::Codec)?;
         let pre_skip = u16::try_from(encoder.pre_skip_48k()).unwrap_or(u16::MAX);
         let frame_samples = rate.samples_in(frame);
         let params = TimelineParams {
@@ -163,27 +164,40 @@ impl Recorder {
             encoder,
             cfg,
         };
-        rec.write_headers();
+        rec.write_headers()?;
         Ok(rec)
     }
 
-    fn write_headers(&mut self) {
-        let head = OpusHead::new(2, self.pre_skip, self.cfg.rate.hz());
+    fn write_headers(&mut self) -> Result<(), RecordError> {
+        let head = OpusHead::new(2, self.pre_skip, self.cfg.rate.hz())?;
         let mut tags = OpusTags::new(concat!("jyqq-media ", env!("CARGO_PKG_VERSION")));
         for t in &self.cfg.tags {
             tags.comments.push(t.clone());
         }
         let head_bytes = head.to_bytes();
-        self.emit_page(&[&head_bytes], 0, true, false);
-        let tag_bytes = tags.to_bytes();
-        self.emit_page(&[&tag_bytes], 0, false, false);
+        let tag_bytes = tags.to_bytes()?;
+        self.emit_pages(&[head_bytes.as_slice()], |_| 0, PageFlags::BOS)?;
+        self.emit_pages(&[tag_bytes.as_slice()], |_| 0, PageFlags::NONE)
     }
 
-    fn emit_page(&mut self, packets: &[&[u8]], granule: u64, bos: bool, eos: bool) {
-        let mut data = Vec::with_capacity(packets.iter().map(|p| p.len()).sum::<usize>() + 300);
-        let sequence = self.writer.next_sequence();
-        self.writer.write_page(packets, granule, bos, eos, &mut data);
-        self.pages.push_back(RecordingPage { data, granule, sequence, eos });
+    /// Writes `packets` as one or more pages and queues each page separately.
+    fn emit_pages(&mut self, packets: &[&[u8]], granule_at: impl FnMut(usize) -> u64, flags: PageFlags) -> Result<(), RecordError> {
+        let mut buf = Vec::with_capacity(packets.iter().map(|p| p.len()).sum::<usize>() + 300);
+        let first_sequence = self.writer.next_sequence();
+        let pages = self.writer.write_packets(&mut buf, packets, granule_at, flags);
+        let mut rest = buf.as_slice();
+        for k in 0..pages {
+            let (page, _) = OggPage::parse(rest)?;
+            let len = page.byte_len();
+            self.pages.push_back(RecordingPage {
+                data: rest[..len].to_vec(),
+                granule: page.granule(),
+                sequence: first_sequence.wrapping_add(k),
+                eos: page.flags().contains(PageFlags::EOS),
+            });
+            rest = &rest[len..];
+        }
+        Ok(())
     }
 
     /// The Opus pre-skip written in OpusHead, in 48 kHz samples.
@@ -243,14 +257,16 @@ impl Recorder {
         self.granule += self.frame_granule;
         self.page_media += Duration::from_millis(20);
         if self.page_media >= self.cfg.flush_interval && !self.finishing {
-            self.flush_page(self.granule, false);
+            self.flush_page(None)?;
         }
         Ok(())
     }
 
-    fn flush_page(&mut self, granule: u64, eos: bool) {
-        if self.page_lens.is_empty() && !eos {
-            return;
+    /// Writes the waiting packets as page(s); `final_granule` (end trimming) goes on the last
+    /// packet of the end-of-stream page.
+    fn flush_page(&mut self, final_granule: Option<u64>) -> Result<(), RecordError> {
+        if self.page_lens.is_empty() {
+            return Ok(());
         }
         let data = std::mem::take(&mut self.page_data);
         let mut packets: Vec<&[u8]> = Vec::with_capacity(self.page_lens.len());
@@ -259,14 +275,21 @@ impl Recorder {
             packets.push(&data[off..off + l]);
             off += l;
         }
-        let mut page = Vec::with_capacity(data.len() + 300);
-        let sequence = self.writer.next_sequence();
-        self.writer.write_page(&packets, granule, false, eos, &mut page);
-        self.pages.push_back(RecordingPage { data: page, granule, sequence, eos });
+        let n = packets.len();
+        let first = self.granule - n as u64 * self.frame_granule;
+        let step = self.frame_granule;
+        let granule_at = move |i: usize| match final_granule {
+            Some(g) if i + 1 == n => g,
+            _ => first + (i as u64 + 1) * step,
+        };
+        let flags = if final_granule.is_some() { PageFlags::EOS } else { PageFlags::NONE };
+        let r = self.emit_pages(&packets, granule_at, flags);
+        drop(packets);
         self.page_data = data;
         self.page_data.clear();
         self.page_lens.clear();
         self.page_media = Duration::ZERO;
+        r
     }
 
     /// Ends the recording at host time `now`: places every packet still waiting, encodes to
@@ -291,7 +314,7 @@ impl Recorder {
             self.pcm.fill(0);
             self.encode_pcm()?;
         }
-        self.flush_page(final_granule, true);
+        self.flush_page(Some(final_granule))?;
         self.finished = true;
         Ok(())
     }

@@ -23,6 +23,9 @@ use std::time::Duration;
 /// The largest decoded frame accepted from one packet: 120 ms at 48 kHz (RFC 6716 §3.2.5 max duration).
 const MAX_FRAME_SAMPLES: usize = 5760;
 
+/// Frame length assumed for a CN packet before any audio frame has set the leg's ptime.
+const DEFAULT_PTIME: Duration = Duration::from_millis(20);
+
 /// Where a numbering epoch sits on the call timeline.
 #[derive(Debug, Clone, Copy)]
 struct Anchor {
@@ -35,7 +38,6 @@ struct Anchor {
 /// A decoder for one payload type of this leg.
 struct PtDecoder {
     pt: u8,
-    kind: CodecKind,
     decoder: Box<dyn Decoder>,
 }
 
@@ -62,6 +64,8 @@ pub(crate) struct LegTimeline {
     last_decoder: Option<usize>,
     /// Where the last real (decoded) audio ended.
     last_audio_end: u64,
+    /// Samples per channel of the last decoded frame (the leg's ptime at the recording rate).
+    last_frame_len: usize,
     comfort: Option<ComfortNoise>,
     scratch: Vec<i16>,
     pub(crate) stats: LegStats,
@@ -79,6 +83,7 @@ impl LegTimeline {
             out_start: 0,
             last_decoder: None,
             last_audio_end: 0,
+            last_frame_len: 0,
             comfort: None,
             scratch: vec![0; MAX_FRAME_SAMPLES],
             stats: LegStats::default(),
@@ -134,7 +139,7 @@ impl LegTimeline {
         let fmt = self.payloads.get(crate::rtp::PayloadType(pt))?;
         let kind = CodecKind::from_encoding_name(&fmt.encoding_name)?;
         let decoder = decoder_for(kind, fmt.channels.max(1), self.params.rate)?;
-        self.decoders.push(PtDecoder { pt, kind, decoder });
+        self.decoders.push(PtDecoder { pt, decoder });
         Some(self.decoders.len() - 1)
     }
 
@@ -160,7 +165,16 @@ impl LegTimeline {
             self.stats.comfort_noise += 1;
             self.fill_to(pos);
             let level = p.payload.first().copied().unwrap_or(127);
-            self.comfort = Some(ComfortNoise::new(level, u32::from(p.seq.wire()) ^ 0x9E37));
+            let mut cn = ComfortNoise::new(level, u32::from(p.seq.wire()) ^ 0x9E37);
+            // The CN packet covers at least one frame: comfort noise from its timestamp on.
+            let frame = if self.last_frame_len > 0 { self.last_frame_len } else { self.params.rate.samples_in(DEFAULT_PTIME) };
+            // Only the part not already written (a CN packet behind the write point adds nothing).
+            let fresh = (pos + frame as u64).saturating_sub(self.written_end());
+            for _ in 0..fresh {
+                self.out.push_back(cn.next_sample());
+            }
+            self.stats.comfort_samples += fresh;
+            self.comfort = Some(cn);
             return;
         }
         let Some(di) = self.decoder_index(pt) else {
@@ -190,6 +204,7 @@ impl LegTimeline {
             self.out.push_back((sum / ch as i32) as i16);
         }
         self.last_decoder = Some(di);
+        self.last_frame_len = n;
         self.last_audio_end = self.written_end();
         self.comfort = None;
         self.stats.decoded_frames += 1;
@@ -297,10 +312,5 @@ impl LegTimeline {
                 *slot = s;
             }
         }
-    }
-
-    /// Where the leg's known audio ends (decoded or filled).
-    pub(crate) fn has_anchor(&self) -> bool {
-        self.anchor.is_some()
     }
 }
