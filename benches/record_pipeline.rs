@@ -9,7 +9,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use jyqq_media::capture::read_capture;
-use jyqq_media::codec::{ulaw_decode, Encoder, OpusEncoder, OpusEncoderConfig};
+use jyqq_media::codec::{ulaw_decode, OpusEncoder, OpusEncoderConfig};
 use jyqq_media::replay::{record_capture, ReplayOptions};
 use jyqq_media::SampleRate;
 use std::time::Duration;

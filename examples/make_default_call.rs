@@ -60,8 +60,22 @@ fn main() {
     let mut track_b = vec![0i16; frames * 160];
     track_b[b_start..b_start + b.len()].copy_from_slice(&b);
     let mut legs = [
-        Leg { src: ([10, 0, 0, 1], 40000), dst: ([10, 0, 0, 2], 50000), ssrc: 0x1A2B_3C4D, seq: 65_000, ts: 1_000, audio: track_a },
-        Leg { src: ([10, 0, 0, 2], 50000), dst: ([10, 0, 0, 1], 40000), ssrc: 0x5E6F_7081, seq: 300, ts: u32::MAX - 40_000, audio: track_b },
+        Leg {
+            src: ([10, 0, 0, 1], 40000),
+            dst: ([10, 0, 0, 2], 50000),
+            ssrc: 0x1A2B_3C4D,
+            seq: 65_000,
+            ts: 1_000,
+            audio: track_a,
+        },
+        Leg {
+            src: ([10, 0, 0, 2], 50000),
+            dst: ([10, 0, 0, 1], 40000),
+            ssrc: 0x5E6F_7081,
+            seq: 300,
+            ts: u32::MAX - 40_000,
+            audio: track_b,
+        },
     ];
     let base = Duration::from_secs(1_767_225_600); // 2026-01-01T00:00:00Z
     let mut rng = Lcg(2026);

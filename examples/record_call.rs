@@ -29,6 +29,9 @@ struct Args {
     /// Record only call N (numbered from 1 in order of first packet).
     #[arg(long)]
     call: Option<usize>,
+    /// Record the complete packets of a truncated capture instead of failing.
+    #[arg(long)]
+    allow_truncated: bool,
 }
 
 fn run(args: Args) -> Result<(), String> {
@@ -37,8 +40,18 @@ fn run(args: Args) -> Result<(), String> {
         None => ("embedded default call".to_string(), DEFAULT_CALL.to_vec()),
     };
     let capture = read_capture(&bytes).map_err(|e| format!("{name}: {e}"))?;
-    if capture.truncated {
-        eprintln!("warning: {name}: capture is truncated; recording the complete packets before the cut");
+    if capture.truncated || capture.corrupt_at.is_some() {
+        let what = if capture.truncated { "truncated" } else { "corrupt" };
+        if !args.allow_truncated {
+            return Err(format!(
+                "{name}: capture is {what} after {} complete packet(s); pass --allow-truncated to record them",
+                capture.datagrams.len()
+            ));
+        }
+        eprintln!(
+            "warning: {name}: capture is {what}; recording the {} complete packet(s) before it",
+            capture.datagrams.len()
+        );
     }
     let mut opts = ReplayOptions::default();
     opts.call = args.call;
@@ -48,7 +61,8 @@ fn run(args: Args) -> Result<(), String> {
     for call in &calls {
         let path = args.out_dir.join(format!("call-{}.opus", call.number));
         std::fs::write(&path, &call.ogg).map_err(|e| format!("{}: {e}", path.display()))?;
-        let info = read_ogg_opus(&call.ogg).map_err(|e| format!("{}: written file does not read back: {e}", path.display()))?;
+        let info = read_ogg_opus(&call.ogg)
+            .map_err(|e| format!("{}: written file does not read back: {e}", path.display()))?;
         println!(
             "call {} -> {} ({:.3} s, {} Hz stereo Opus, {} bytes)",
             call.number,
@@ -59,7 +73,17 @@ fn run(args: Args) -> Result<(), String> {
         );
         println!(
             "  {:<3} {:<22} {:<22} {:<10} {:<14} {:>7} {:>5} {:>4} {:>5} {:>8} {:>10}",
-            "leg", "source", "destination", "SSRC", "PT/codec", "packets", "lost", "dup", "reord", "dur(s)", "jitter(ms)"
+            "leg",
+            "source",
+            "destination",
+            "SSRC",
+            "PT/codec",
+            "packets",
+            "lost",
+            "dup",
+            "reord",
+            "dur(s)",
+            "jitter(ms)"
         );
         for (li, streams) in call.streams.iter().enumerate() {
             let leg = if li == 0 { "A" } else { "B" };

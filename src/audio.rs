@@ -38,7 +38,9 @@ impl SampleRate {
 
     /// Duration of `samples` samples per channel at this rate.
     pub fn duration_of(self, samples: u64) -> Duration {
-        Duration::from_nanos(u64::try_from(u128::from(samples) * 1_000_000_000 / u128::from(self.0)).unwrap_or(u64::MAX))
+        Duration::from_nanos(
+            u64::try_from(u128::from(samples) * 1_000_000_000 / u128::from(self.0)).unwrap_or(u64::MAX),
+        )
     }
 }
 

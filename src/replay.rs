@@ -129,7 +129,8 @@ pub fn record_capture(capture: &Capture, opts: &ReplayOptions) -> Result<Vec<Cal
             inputs[li] = leg.datagrams.iter().map(|&d| &capture.datagrams[d]).collect();
             for &si in &leg.streams {
                 for m in rtpmaps_for_stream(&sdp, &streams[si]) {
-                    let mut f = PayloadFormat::new(PayloadType(m.pt), &m.encoding, ClockRate::new(m.clock_rate), m.channels);
+                    let mut f =
+                        PayloadFormat::new(PayloadType(m.pt), &m.encoding, ClockRate::new(m.clock_rate), m.channels);
                     f.fmtp = m.fmtp.clone();
                     let _ = maps[li].insert(f);
                 }
@@ -160,7 +161,11 @@ fn audio_codec(map: &PayloadMap, pt: u8, call: usize, leg: Leg) -> Result<Option
 ///
 /// Leg B may be empty (a one-leg call: its channel is silent). The call timeline starts at
 /// the first datagram of either leg.
-pub fn record_legs(number: usize, legs: [Vec<&Datagram>; 2], payloads: [PayloadMap; 2]) -> Result<CallRecording, ReplayError> {
+pub fn record_legs(
+    number: usize,
+    legs: [Vec<&Datagram>; 2],
+    payloads: [PayloadMap; 2],
+) -> Result<CallRecording, ReplayError> {
     let leg_ids = [Leg::A, Leg::B];
     // Which codecs are in use decides the recording rate; a named codec we lack is an error.
     let mut rate = SampleRate::HZ_8000;
@@ -183,19 +188,13 @@ pub fn record_legs(number: usize, legs: [Vec<&Datagram>; 2], payloads: [PayloadM
     cfg.serial = 0x4a59_0000 | (number as u32 & 0xFFFF);
     cfg.tags.push(format!("CALL_NUMBER={number}"));
     let mut recorder = Recorder::new(cfg, start)?;
-    let mut ingress = [0, 1].map(|li| {
-        let mut c = IngressConfig::default();
-        c.payloads = payloads[li].clone();
-        Ingress::new(c)
-    });
+    let mut ingress = [0, 1].map(|li| Ingress::new(IngressConfig::new(payloads[li].clone())));
     let mut ogg = Vec::new();
     let mut idx = [0usize, 0usize];
     let mut last = start;
     loop {
         // Merge the legs in arrival order.
-        let next = (0..2)
-            .filter_map(|li| legs[li].get(idx[li]).map(|d| (d.time, li)))
-            .min();
+        let next = (0..2).filter_map(|li| legs[li].get(idx[li]).map(|d| (d.time, li))).min();
         let Some((t, li)) = next else { break };
         let d = legs[li][idx[li]];
         idx[li] += 1;
@@ -226,10 +225,8 @@ pub fn record_legs(number: usize, legs: [Vec<&Datagram>; 2], payloads: [PayloadM
 fn stream_reports(ingress: &Ingress, datagrams: &[&Datagram], payloads: &PayloadMap) -> Vec<StreamReport> {
     let mut out: Vec<StreamReport> = Vec::new();
     for st in ingress.all_stats() {
-        let mine: Vec<&&Datagram> = datagrams
-            .iter()
-            .filter(|d| RtpPacket::parse(&d.payload).is_ok_and(|p| p.ssrc() == st.ssrc))
-            .collect();
+        let mine: Vec<&&Datagram> =
+            datagrams.iter().filter(|d| RtpPacket::parse(&d.payload).is_ok_and(|p| p.ssrc() == st.ssrc)).collect();
         let (Some(first), Some(last)) = (mine.first(), mine.last()) else { continue };
         let mut pts: Vec<(u8, String, u64)> = Vec::new();
         for d in &mine {

@@ -7,15 +7,12 @@
 mod common;
 
 use jyqq_media::codec::{
-    alaw_decode, alaw_encode, ulaw_decode, ulaw_decode_slice, ulaw_encode, Decoder, Encoder,
-    G711Decoder, G711Encoder, G711Law,
+    alaw_decode, alaw_encode, ulaw_decode, ulaw_decode_slice, ulaw_encode, Decoder, Encoder, G711Decoder, G711Encoder,
+    G711Law,
 };
 
 fn words(bytes: &[u8]) -> Vec<i16> {
-    bytes
-        .chunks_exact(2)
-        .map(|w| i16::from_le_bytes([w[0], w[1]]))
-        .collect()
+    bytes.chunks_exact(2).map(|w| i16::from_le_bytes([w[0], w[1]])).collect()
 }
 
 fn codes(bytes: &[u8]) -> Vec<u8> {
@@ -47,16 +44,9 @@ fn ulaw_encoder_matches_g191_sweep() {
         assert_eq!(enc.encode(pcm, out), Ok(pcm.len()));
     }
     for (i, (&g, &e)) in got.iter().zip(&expected).enumerate() {
-        assert_eq!(
-            g, e,
-            "sample {i} ({}): µ-law {g:#04x}, G.191 {e:#04x}",
-            src[i]
-        );
+        assert_eq!(g, e, "sample {i} ({}): µ-law {g:#04x}, G.191 {e:#04x}", src[i]);
     }
-    assert!(src
-        .iter()
-        .zip(&expected)
-        .all(|(&s, &e)| ulaw_encode(s) == e));
+    assert!(src.iter().zip(&expected).all(|(&s, &e)| ulaw_encode(s) == e));
 }
 
 #[test]
@@ -71,11 +61,7 @@ fn alaw_encoder_matches_g191_sweep() {
     let mut got = vec![0u8; src.len()];
     assert_eq!(enc.encode(&src, &mut got), Ok(src.len()));
     for (i, (&g, &e)) in got.iter().zip(&expected).enumerate() {
-        assert_eq!(
-            g, e,
-            "sample {i} ({}): A-law {g:#04x}, G.191 {e:#04x}",
-            src[i]
-        );
+        assert_eq!(g, e, "sample {i} ({}): A-law {g:#04x}, G.191 {e:#04x}", src[i]);
     }
     // Every A-law code decodes to a value that re-encodes to the G.191 code.
     assert!(expected.iter().all(|&c| alaw_encode(alaw_decode(c)) == c));
@@ -103,17 +89,10 @@ fn ulaw_decoder_matches_g191_sweep() {
         assert_eq!(dec.decode(payload, out), Ok(payload.len()));
     }
     for (i, (&g, &e)) in got.iter().zip(&expected).enumerate() {
-        assert_eq!(
-            g, e,
-            "word {i}: code {:#04x} decodes to {g}, G.191 {e}",
-            coded[i]
-        );
+        assert_eq!(g, e, "word {i}: code {:#04x} decodes to {g}, G.191 {e}", coded[i]);
     }
     assert!(expected.iter().all(|&v| v % 4 == 0));
-    assert_eq!(
-        (expected.iter().min(), expected.iter().max()),
-        (Some(&-32124), Some(&32124))
-    );
+    assert_eq!((expected.iter().min(), expected.iter().max()), (Some(&-32124), Some(&32124)));
     // The 14-bit right-justified values G.191 works with internally.
     assert!(got.iter().all(|&v| (v >> 2).abs() <= 8031));
 }
@@ -128,20 +107,10 @@ fn every_code_round_trips() {
         if c == 0x7F {
             assert_eq!((ulaw_decode(c), back), (0, 0xFF));
         } else {
-            assert_eq!(
-                back,
-                c,
-                "µ-law {c:#04x} -> {} -> {back:#04x}",
-                ulaw_decode(c)
-            );
+            assert_eq!(back, c, "µ-law {c:#04x} -> {} -> {back:#04x}", ulaw_decode(c));
         }
         let back = alaw_encode(alaw_decode(c));
-        assert_eq!(
-            back,
-            c,
-            "A-law {c:#04x} -> {} -> {back:#04x}",
-            alaw_decode(c)
-        );
+        assert_eq!(back, c, "A-law {c:#04x} -> {} -> {back:#04x}", alaw_decode(c));
     }
     assert_eq!((alaw_decode(0xD5), alaw_decode(0x55)), (8, -8));
     // Both laws are odd-symmetric: the sign bit (0x80) flips only the sign.
@@ -164,34 +133,16 @@ fn ulaw_decoder_matches_ffmpeg_on_real_stream() {
     let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(raw.len(), 960_000);
     let output = std::process::Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "mulaw",
-            "-ar",
-            "8000",
-            "-ac",
-            "1",
-            "-i",
-        ])
+        .args(["-hide_banner", "-loglevel", "error", "-f", "mulaw", "-ar", "8000", "-ac", "1", "-i"])
         .arg(&path)
         .args(["-f", "s16le", "-"])
         .output()
         .expect("ffmpeg runs"); // have_tool said it is installed
-    assert!(
-        output.status.success(),
-        "ffmpeg: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&output.stderr));
     let theirs = words(&output.stdout);
     assert_eq!(theirs.len(), raw.len());
     let mut ours = vec![0i16; raw.len()];
     assert_eq!(ulaw_decode_slice(&raw, &mut ours), Ok(raw.len()));
     let first_diff = ours.iter().zip(&theirs).position(|(a, b)| a != b);
-    assert_eq!(
-        first_diff, None,
-        "first difference at sample {first_diff:?}"
-    );
+    assert_eq!(first_diff, None, "first difference at sample {first_diff:?}");
 }

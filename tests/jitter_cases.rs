@@ -35,9 +35,7 @@ fn in_epoch(mut p: MediaPacket, epoch: u32, ssrc: u32) -> MediaPacket {
 }
 
 fn fixed(clock: ClockRate, ms: u64) -> JitterBuffer {
-    JitterBuffer::new(
-        JitterConfig::new(clock).with_delay(PlayoutDelay::Fixed(Duration::from_millis(ms))),
-    )
+    JitterBuffer::new(JitterConfig::new(clock).with_delay(PlayoutDelay::Fixed(Duration::from_millis(ms))))
 }
 
 /// What the simulated host saw.
@@ -72,20 +70,11 @@ impl Run {
     }
 
     fn conceal_times(&self) -> Vec<u64> {
-        self.out
-            .iter()
-            .filter(|(_, p)| matches!(p, Playout::Conceal { .. }))
-            .map(|(t, _)| *t)
-            .collect()
+        self.out.iter().filter(|(_, p)| matches!(p, Playout::Conceal { .. })).map(|(t, _)| *t).collect()
     }
 
     fn outcome(&self, seq: u64, n: usize) -> InsertOutcome {
-        self.inserted
-            .iter()
-            .filter(|x| x.1 == seq)
-            .nth(n)
-            .map(|x| x.2)
-            .expect("inserted")
+        self.inserted.iter().filter(|x| x.1 == seq).nth(n).map(|x| x.2).expect("inserted")
     }
 }
 
@@ -93,10 +82,7 @@ impl Run {
 /// whose arrival is at or before the pop time first (in arrival order).
 fn simulate(jb: &mut JitterBuffer, mut packets: Vec<MediaPacket>, until_ms: u64) -> Run {
     packets.sort_by_key(|p| p.arrival);
-    let mut run = Run {
-        out: Vec::new(),
-        inserted: Vec::new(),
-    };
+    let mut run = Run { out: Vec::new(), inserted: Vec::new() };
     let mut it = packets.into_iter().peekable();
     for t in (0..=until_ms).step_by(20) {
         while let Some(p) = it.next_if(|p| p.arrival <= HostTime::from_millis(t)) {
@@ -110,9 +96,7 @@ fn simulate(jb: &mut JitterBuffer, mut packets: Vec<MediaPacket>, until_ms: u64)
 
 /// PCMU stream: seq `first..first+n`, ts contiguous from `ts0`, one packet every 20 ms from `t0_ms`.
 fn pcmu_run(first: u64, n: u64, ts0: u64, t0_ms: u64) -> Vec<MediaPacket> {
-    (0..n)
-        .map(|k| pkt(first + k, ts0 + 160 * k, t0_ms + 20 * k))
-        .collect()
+    (0..n).map(|k| pkt(first + k, ts0 + 160 * k, t0_ms + 20 * k)).collect()
 }
 
 #[test]
@@ -125,12 +109,7 @@ fn b03_extended_sequence_across_the_16_bit_wrap_plays_without_stall() {
     let wire: Vec<u16> = frames.iter().map(|f| SeqNo(f.2).wire()).collect();
     assert_eq!(&wire[4..8], &[65_534, 65_535, 0, 1]);
     for (k, f) in frames.iter().enumerate() {
-        assert_eq!(
-            f.0,
-            20 * k as u64 + 40,
-            "seq {} buffered 40 ms like the others",
-            f.2
-        );
+        assert_eq!(f.0, 20 * k as u64 + 40, "seq {} buffered 40 ms like the others", f.2);
     }
     let s = jb.stats();
     assert_eq!((s.lost, s.concealed, s.late, s.played), (0, 0, 0, 16));
@@ -139,21 +118,13 @@ fn b03_extended_sequence_across_the_16_bit_wrap_plays_without_stall() {
 #[test]
 fn b09_duplicate_arriving_after_the_buffer_drained_is_dropped() {
     let mut jb = fixed(ClockRate::HZ_8000, 40);
-    let packets = vec![
-        pkt(100, 16_000, 0),
-        pkt(100, 16_000, 45),
-        pkt(101, 16_160, 60),
-        pkt(102, 16_320, 80),
-    ];
+    let packets = vec![pkt(100, 16_000, 0), pkt(100, 16_000, 45), pkt(101, 16_160, 60), pkt(102, 16_320, 80)];
     let run = simulate(&mut jb, packets, 80);
     assert_eq!(run.frames(), vec![(40, 0, 100), (60, 0, 101), (80, 0, 102)]);
     assert_eq!(run.outcome(100, 1), InsertOutcome::Duplicate);
     assert!(jb.is_empty());
     let s = jb.stats();
-    assert_eq!(
-        (s.duplicates, s.lost, s.concealed, s.received),
-        (1, 0, 0, 4)
-    );
+    assert_eq!((s.duplicates, s.lost, s.concealed, s.received), (1, 0, 0, 4));
 }
 
 #[test]
@@ -171,10 +142,7 @@ fn reorder_within_the_delay_is_played_in_order() {
 #[test]
 fn lost_packet_is_concealed_once_at_its_slot() {
     let mut jb = fixed(ClockRate::HZ_8000, 40);
-    let packets: Vec<_> = pcmu_run(1, 10, 0, 0)
-        .into_iter()
-        .filter(|p| p.seq.0 != 5)
-        .collect();
+    let packets: Vec<_> = pcmu_run(1, 10, 0, 0).into_iter().filter(|p| p.seq.0 != 5).collect();
     let run = simulate(&mut jb, packets, 220);
     assert_eq!(run.seqs(), vec![1, 2, 3, 4, 6, 7, 8, 9, 10]);
     // seq 5 would have arrived at 80 ms and played at 120 ms.
@@ -183,10 +151,7 @@ fn lost_packet_is_concealed_once_at_its_slot() {
         .out
         .iter()
         .filter_map(|(_, p)| match p {
-            Playout::Conceal {
-                timestamp,
-                duration_ticks,
-            } => Some((timestamp.0, *duration_ticks)),
+            Playout::Conceal { timestamp, duration_ticks } => Some((timestamp.0, *duration_ticks)),
             _ => None,
         })
         .collect();
@@ -213,10 +178,7 @@ fn packet_arriving_after_its_slot_was_concealed_is_late_not_played() {
 #[test]
 fn dry_buffer_conceals_then_declares_the_gap_lost_when_a_later_packet_arrives() {
     let mut jb = fixed(ClockRate::HZ_8000, 40);
-    let packets: Vec<_> = pcmu_run(1, 14, 0, 0)
-        .into_iter()
-        .filter(|p| !(5..=9).contains(&p.seq.0))
-        .collect();
+    let packets: Vec<_> = pcmu_run(1, 14, 0, 0).into_iter().filter(|p| !(5..=9).contains(&p.seq.0)).collect();
     let run = simulate(&mut jb, packets, 300);
     // Slots of 5..9 at 120..200 ms: three dry concealments, then two with seq 10 present.
     assert_eq!(run.conceal_times(), vec![120, 140, 160, 180, 200]);
@@ -241,13 +203,7 @@ fn overflow_drops_the_oldest_and_plays_the_newest() {
         .collect();
     assert!(outcomes[..8].iter().all(|o| *o == InsertOutcome::Inserted));
     for (k, o) in outcomes[8..].iter().enumerate() {
-        assert_eq!(
-            *o,
-            InsertOutcome::Overflow {
-                dropped_seq: SeqNo(k as u64 + 1),
-                dropped_epoch: StreamEpoch(0)
-            }
-        );
+        assert_eq!(*o, InsertOutcome::Overflow { dropped_seq: SeqNo(k as u64 + 1), dropped_epoch: StreamEpoch(0) });
     }
     assert_eq!(jb.len(), 8);
     assert_eq!(jb.stats().buffer_level, Duration::from_millis(160));
@@ -255,10 +211,7 @@ fn overflow_drops_the_oldest_and_plays_the_newest() {
     assert_eq!(run.seqs(), (13..=20).collect::<Vec<_>>());
     assert_eq!(run.play_time(13), 40);
     let s = jb.stats();
-    assert_eq!(
-        (s.overflow_drops, s.lost, s.played, s.received),
-        (12, 0, 8, 20)
-    );
+    assert_eq!((s.overflow_drops, s.lost, s.played, s.received), (12, 0, 8, 20));
 }
 
 #[test]
@@ -266,20 +219,13 @@ fn new_epoch_plays_without_stall() {
     let mut jb = fixed(ClockRate::HZ_8000, 40);
     let mut packets = pcmu_run(1, 10, 0, 0);
     // SSRC change: numbering restarts far away, first packet at 200 ms.
-    packets.extend(
-        pcmu_run(40_000, 10, 5_000_000, 200)
-            .into_iter()
-            .map(|p| in_epoch(p, 1, 0xBEEF)),
-    );
+    packets.extend(pcmu_run(40_000, 10, 5_000_000, 200).into_iter().map(|p| in_epoch(p, 1, 0xBEEF)));
     let run = simulate(&mut jb, packets, 420);
     let frames = run.frames();
     assert_eq!(frames.len(), 20);
     assert_eq!(frames[9], (220, 0, 10));
     assert_eq!(frames[10], (240, 1, 40_000));
-    assert!(
-        frames.windows(2).all(|w| w[1].0 == w[0].0 + 20),
-        "no stall at the switch"
-    );
+    assert!(frames.windows(2).all(|w| w[1].0 == w[0].0 + 20), "no stall at the switch");
     let s = jb.stats();
     assert_eq!((s.lost, s.concealed, s.stale_drops, s.late), (0, 0, 0, 0));
 }
@@ -288,22 +234,11 @@ fn new_epoch_plays_without_stall() {
 fn new_epoch_after_a_dry_old_epoch_is_anchored_on_its_own_arrival() {
     let mut jb = fixed(ClockRate::HZ_8000, 40);
     let mut packets = pcmu_run(1, 5, 0, 0);
-    packets.extend(
-        pcmu_run(7, 5, 90_000, 310)
-            .into_iter()
-            .map(|p| in_epoch(marked(p), 3, 0xBEEF)),
-    );
+    packets.extend(pcmu_run(7, 5, 90_000, 310).into_iter().map(|p| in_epoch(marked(p), 3, 0xBEEF)));
     let run = simulate(&mut jb, packets, 440);
     let new_first = run.play_time(7);
-    assert!(
-        (350..=370).contains(&new_first),
-        "played at {new_first} ms, arrival 310 + target 40 + ≤ 20"
-    );
-    assert_eq!(
-        run.conceal_times(),
-        vec![140, 160, 180],
-        "old tail concealed ≤ 60 ms"
-    );
+    assert!((350..=370).contains(&new_first), "played at {new_first} ms, arrival 310 + target 40 + ≤ 20");
+    assert_eq!(run.conceal_times(), vec![140, 160, 180], "old tail concealed ≤ 60 ms");
     assert_eq!(run.seqs(), vec![1, 2, 3, 4, 5, 7, 8, 9, 10, 11]);
     let s = jb.stats();
     assert_eq!((s.lost, s.late, s.stale_drops), (0, 0, 0));
@@ -320,15 +255,7 @@ fn old_epoch_remainder_is_drained_then_dropped_when_the_new_epoch_is_due() {
     let run = simulate(&mut jb, packets, 160);
     assert_eq!(
         run.frames(),
-        vec![
-            (40, 0, 1),
-            (60, 0, 2),
-            (80, 0, 3),
-            (100, 0, 4),
-            (120, 0, 5),
-            (140, 0, 6),
-            (160, 1, 1000)
-        ]
+        vec![(40, 0, 1), (60, 0, 2), (80, 0, 3), (100, 0, 4), (120, 0, 5), (140, 0, 6), (160, 1, 1000)]
     );
     let s = jb.stats();
     assert_eq!((s.stale_drops, s.lost, s.concealed), (2, 0, 0));
@@ -348,21 +275,15 @@ fn check_b11(marker: bool) {
     let run = simulate(&mut jb, b11_packets(marker), 4020);
     assert_eq!(run.seqs(), (1..=100).collect::<Vec<_>>());
     let start2 = run.play_time(51);
-    assert!(
-        (3040..=3060).contains(&start2),
-        "seq 51 (arrived 3000) played at {start2}"
-    );
+    assert!((3040..=3060).contains(&start2), "seq 51 (arrived 3000) played at {start2}");
     let end1 = run.play_time(50) + 20;
     let gap = start2 - end1;
     assert!((1980..=2020).contains(&gap), "gap {gap} ms");
     // Tail of talkspurt 1 concealed at most 60 ms, the rest silence.
     let conceal = run.conceal_times();
     assert_eq!(conceal, vec![end1, end1 + 20, end1 + 40]);
-    let silences = run
-        .out
-        .iter()
-        .filter(|(t, p)| *t > end1 && *t < start2 && matches!(p, Playout::Silence { .. }))
-        .count();
+    let silences =
+        run.out.iter().filter(|(t, p)| *t > end1 && *t < start2 && matches!(p, Playout::Silence { .. })).count();
     assert_eq!(silences as u64, gap / 20 - 3);
     let s = jb.stats();
     assert_eq!((s.lost, s.late, s.played), (0, 0, 100));
@@ -401,11 +322,7 @@ fn b12_packets() -> Vec<MediaPacket> {
 fn b12_dtx_gap_is_silence_not_loss_and_delay_returns_to_target() {
     let mut jb = fixed(ClockRate::HZ_48000, 500);
     let run = simulate(&mut jb, b12_packets(), 9680);
-    assert_eq!(
-        run.seqs(),
-        (1..=308).collect::<Vec<_>>(),
-        "each frame once, in order"
-    );
+    assert_eq!(run.seqs(), (1..=308).collect::<Vec<_>>(), "each frame once, in order");
     assert!(run.conceal_times().is_empty());
     let end_speech = run.play_time(150) + 20;
     let resume = run.play_time(159);
@@ -417,11 +334,7 @@ fn b12_dtx_gap_is_silence_not_loss_and_delay_returns_to_target() {
     let s = jb.stats();
     assert_eq!((s.lost, s.concealed, s.late), (0, 0, 0));
     // 3.2 s gap = 8 DTX frames + 152 silence frames of 20 ms.
-    assert_eq!(
-        s.silence - 25,
-        152,
-        "25 silence frames before the first packet was due"
-    );
+    assert_eq!(s.silence - 25, 152, "25 silence frames before the first packet was due");
     assert_eq!(s.ptime, Duration::from_millis(20));
 }
 
@@ -464,19 +377,13 @@ fn adaptive_target_is_not_inflated_by_dtx_spacing() {
     let run = simulate(&mut jb, b12_packets(), 9300);
     assert_eq!(run.seqs().len(), 308);
     let s = jb.stats();
-    assert_eq!(
-        s.target_delay,
-        Duration::from_millis(20),
-        "no jitter: one ptime"
-    );
+    assert_eq!(s.target_delay, Duration::from_millis(20), "no jitter: one ptime");
     assert_eq!(s.lost, 0);
 }
 
 /// Deterministic pseudo-random jitter (LCG, Numerical Recipes constants).
 fn jitter_ms(state: &mut u64, max: u64) -> u64 {
-    *state = state
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
+    *state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
     (*state >> 33) % max
 }
 
@@ -510,8 +417,7 @@ fn adaptive_target_follows_jitter_and_talkspurts_lose_nothing() {
     assert_eq!((s.late, s.lost), (0, 0));
     // 95th percentile of 0..100 ms jitter plus one ptime.
     assert!(
-        s.target_delay >= Duration::from_millis(110)
-            && s.target_delay <= Duration::from_millis(120),
+        s.target_delay >= Duration::from_millis(110) && s.target_delay <= Duration::from_millis(120),
         "{:?}",
         s.target_delay
     );
@@ -519,11 +425,7 @@ fn adaptive_target_follows_jitter_and_talkspurts_lose_nothing() {
     // The same input through a fixed 20 ms buffer loses packets to lateness: the test can fail.
     let mut small = fixed(ClockRate::HZ_8000, 20);
     let _ = simulate(&mut small, jittered_talkspurts(), 8200);
-    assert!(
-        small.stats().late > 50,
-        "fixed 20 ms: {} late",
-        small.stats().late
-    );
+    assert!(small.stats().late > 50, "fixed 20 ms: {} late", small.stats().late);
 }
 
 #[test]
@@ -542,11 +444,7 @@ fn hostile_input_stays_bounded_and_gives_one_decision_per_pop() {
                 1 => jitter_ms(&mut rng, 1 << 20),
                 _ => step + jitter_ms(&mut rng, 40),
             };
-            let ts = if r % 7 == 0 {
-                u64::MAX - r
-            } else {
-                seq.wrapping_mul(160) ^ (r & 0x3FF)
-            };
+            let ts = if r % 7 == 0 { u64::MAX - r } else { seq.wrapping_mul(160) ^ (r & 0x3FF) };
             let mut p = pkt(seq, ts, now.saturating_sub(jitter_ms(&mut rng, 300)));
             p.epoch = StreamEpoch((step / 700) as u32 + u32::from(r % 97 == 0));
             p.marker = r % 11 == 0;
@@ -564,10 +462,7 @@ fn hostile_input_stays_bounded_and_gives_one_decision_per_pop() {
     }
     let s = jb.stats();
     assert_eq!(frames + conceals + silences + empties, pops);
-    assert_eq!(
-        (s.played, s.concealed, s.silence),
-        (frames, conceals, silences)
-    );
+    assert_eq!((s.played, s.concealed, s.silence), (frames, conceals, silences));
     assert!(s.played > 0 && s.received > pops);
     assert!(s.target_delay <= Duration::from_millis(500));
 }

@@ -8,9 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use jyqq_media::record::{
-    read_ogg_opus, repair, OggPage, OggPageWriter, OpusHead, OpusTags, PageFlags, GRANULE_NONE,
-};
+use jyqq_media::record::{read_ogg_opus, repair, OggPage, OggPageWriter, OpusHead, OpusTags, PageFlags, GRANULE_NONE};
 
 const FRAME: usize = 960; // 20 ms at 48 kHz
 const SERIAL: u32 = 0x4A59_5151;
@@ -30,8 +28,7 @@ fn tone(samples: usize) -> Vec<i16> {
 /// pre-skip samples, yields every input sample (the last frame is padded with zeros).
 /// Returns the packets and the pre-skip (the encoder's lookahead).
 fn encode(pcm: &[i16], bitrate: Option<i32>) -> (Vec<Vec<u8>>, u16) {
-    let mut enc =
-        opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+    let mut enc = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).unwrap();
     if let Some(b) = bitrate {
         enc.set_bitrate(opus::Bitrate::Bits(b)).unwrap();
         enc.set_vbr(false).unwrap();
@@ -40,10 +37,7 @@ fn encode(pcm: &[i16], bitrate: Option<i32>) -> (Vec<Vec<u8>>, u16) {
     let frames = (pcm.len() + usize::from(pre_skip)).div_ceil(FRAME);
     let mut padded = pcm.to_vec();
     padded.resize(frames * FRAME, 0);
-    let packets = padded
-        .chunks(FRAME)
-        .map(|f| enc.encode_vec(f, 4000).unwrap())
-        .collect();
+    let packets = padded.chunks(FRAME).map(|f| enc.encode_vec(f, 4000).unwrap()).collect();
     (packets, pre_skip)
 }
 
@@ -53,8 +47,7 @@ fn headers(w: &mut OggPageWriter, out: &mut Vec<u8>, pre_skip: u16) {
     w.write_page(out, &[head], 0, PageFlags::BOS).unwrap();
     let mut tags = OpusTags::new("jyqq-media test");
     tags.push("LEG", "inmate");
-    w.write_page(out, &[tags.to_bytes().unwrap()], 0, PageFlags::NONE)
-        .unwrap();
+    w.write_page(out, &[tags.to_bytes().unwrap()], 0, PageFlags::NONE).unwrap();
 }
 
 /// Granule position after packet `i` (0-based) for a clip of `len` input samples:
@@ -100,16 +93,8 @@ fn ffmpeg_samples(name: &str, bytes: &[u8]) -> Option<u64> {
         .output()
         .unwrap();
     let _ = std::fs::remove_file(&path);
-    assert!(
-        out.status.success(),
-        "ffmpeg: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "ffmpeg complained: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "ffmpeg complained: {}", String::from_utf8_lossy(&out.stderr));
     Some(out.stdout.len() as u64 / 2)
 }
 
@@ -129,9 +114,7 @@ fn decode_all(bytes: &[u8]) -> u64 {
     let info = read_ogg_opus(bytes).unwrap();
     let mut dec = opus::Decoder::new(48_000, opus::Channels::Mono).unwrap();
     let mut pcm = vec![0i16; 5760];
-    info.packet_iter(bytes)
-        .map(|p| dec.decode(&p, &mut pcm, false).unwrap() as u64)
-        .sum()
+    info.packet_iter(bytes).map(|p| dec.decode(&p, &mut pcm, false).unwrap() as u64).sum()
 }
 
 /// B27 (a): 1.000 s, pre-skip 312, one packet per page.
@@ -143,18 +126,8 @@ fn b27a_file() -> (Vec<u8>, usize) {
     headers(&mut w, &mut out, pre_skip);
     for (i, p) in packets.iter().enumerate() {
         let last = i + 1 == packets.len();
-        let flags = if last {
-            PageFlags::EOS
-        } else {
-            PageFlags::NONE
-        };
-        w.write_page(
-            &mut out,
-            &[p],
-            granule_after(i, packets.len(), pre_skip, pcm.len()),
-            flags,
-        )
-        .unwrap();
+        let flags = if last { PageFlags::EOS } else { PageFlags::NONE };
+        w.write_page(&mut out, &[p], granule_after(i, packets.len(), pre_skip, pcm.len()), flags).unwrap();
     }
     (out, packets.len())
 }
@@ -169,20 +142,9 @@ fn b27a_one_second_one_packet_per_page() {
     assert!(ps[0].is_bos() && !ps[0].is_eos());
     assert_eq!((ps[0].granule(), ps[0].segment_table()), (0, &[19u8][..]));
     let head = OpusHead::parse(ps[0].body()).unwrap();
-    assert_eq!(
-        (
-            head.version,
-            head.channels,
-            head.pre_skip,
-            head.input_sample_rate
-        ),
-        (1, 1, 312, 48_000)
-    );
+    assert_eq!((head.version, head.channels, head.pre_skip, head.input_sample_rate), (1, 1, 312, 48_000));
     assert_eq!(ps[1].granule(), 0);
-    assert_eq!(
-        OpusTags::parse(ps[1].body()).unwrap().get("leg"),
-        Some("inmate")
-    );
+    assert_eq!(OpusTags::parse(ps[1].body()).unwrap().get("leg"), Some("inmate"));
     // Audio pages: 960, 1920, … 48000, then the EOS page at 312 + 48000.
     for (k, p) in ps[2..52].iter().enumerate() {
         assert_eq!(p.granule(), 960 * (k as u64 + 1), "audio page {k}");
@@ -197,10 +159,7 @@ fn b27a_one_second_one_packet_per_page() {
     let info = read_ogg_opus(&bytes).unwrap();
     assert!(info.is_conformant(), "{info:?}");
     assert_eq!((info.audio_packets(), info.total_samples), (51, 48_960));
-    assert_eq!(
-        (info.last_granule, info.end_trim, info.start_offset),
-        (Some(48_312), 648, 0)
-    );
+    assert_eq!((info.last_granule, info.end_trim, info.start_offset), (Some(48_312), 648, 0));
     assert_eq!(info.duration(), Duration::from_secs(1));
     assert_eq!(info.decoded_samples(), 48_000);
     assert_eq!(decode_all(&bytes), 48_960);
@@ -210,10 +169,7 @@ fn b27a_one_second_one_packet_per_page() {
     if let Some(report) = opusinfo("b27a", &bytes) {
         assert!(report.contains("Pre-skip: 312"), "{report}");
         assert!(report.contains("Playback length: 0m:01.000s"), "{report}");
-        assert!(
-            !report.contains("WARNING") && !report.contains("ERROR"),
-            "{report}"
-        );
+        assert!(!report.contains("WARNING") && !report.contains("ERROR"), "{report}");
     }
 }
 
@@ -225,8 +181,7 @@ fn b27b_half_second_clip_on_one_page() {
     let mut w = OggPageWriter::new(SERIAL);
     let mut bytes = Vec::new();
     headers(&mut w, &mut bytes, pre_skip);
-    w.write_page(&mut bytes, &packets, 312 + 24_000, PageFlags::EOS)
-        .unwrap();
+    w.write_page(&mut bytes, &packets, 312 + 24_000, PageFlags::EOS).unwrap();
     let ps = pages(&bytes);
     assert_eq!(ps.len(), 3);
     assert_eq!((ps[2].completed_packets(), ps[2].granule()), (26, 24_312));
@@ -236,10 +191,7 @@ fn b27b_half_second_clip_on_one_page() {
     // because that page is the EOS page (RFC 7845 §4.3): it is end trimming.
     let info = read_ogg_opus(&bytes).unwrap();
     assert!(info.is_conformant(), "{info:?}");
-    assert_eq!(
-        (info.audio_packets(), info.total_samples, info.end_trim),
-        (26, 24_960, 648)
-    );
+    assert_eq!((info.audio_packets(), info.total_samples, info.end_trim), (26, 24_960, 648));
     assert_eq!(info.duration(), Duration::from_millis(500));
     assert_eq!(info.decoded_samples(), 24_000);
     if let Some(n) = ffmpeg_samples("b27b", &bytes) {
@@ -258,23 +210,13 @@ fn b27_a_first_audio_granule_of_zero_is_rejected() {
     let mut bytes = Vec::new();
     headers(&mut w, &mut bytes, pre_skip);
     for (i, p) in packets.iter().enumerate() {
-        let flags = if i + 1 == packets.len() {
-            PageFlags::EOS
-        } else {
-            PageFlags::NONE
-        };
-        w.write_page(&mut bytes, &[p], (i * FRAME) as u64, flags)
-            .unwrap();
+        let flags = if i + 1 == packets.len() { PageFlags::EOS } else { PageFlags::NONE };
+        w.write_page(&mut bytes, &[p], (i * FRAME) as u64, flags).unwrap();
     }
     let info = read_ogg_opus(&bytes).unwrap();
     assert_eq!(
         info.issues.first(),
-        Some(
-            &jyqq_media::record::OggOpusIssue::FirstAudioGranuleTooSmall {
-                granule: 0,
-                samples: 960
-            }
-        )
+        Some(&jyqq_media::record::OggOpusIssue::FirstAudioGranuleTooSmall { granule: 0, samples: 960 })
     );
     assert!(!info.is_conformant());
 }
@@ -293,11 +235,7 @@ fn b29_file(bitrate: Option<i32>) -> (Vec<u8>, Vec<usize>) {
     for (c, chunk) in packets.chunks(50).enumerate() {
         starts.push(out.len());
         let last = (c + 1) * 50 >= count;
-        let flags = if last {
-            PageFlags::EOS
-        } else {
-            PageFlags::NONE
-        };
+        let flags = if last { PageFlags::EOS } else { PageFlags::NONE };
         let g = granule_after(c * 50 + chunk.len() - 1, count, pre_skip, pcm.len());
         w.write_page(&mut out, chunk, g, flags).unwrap();
     }
@@ -319,10 +257,7 @@ fn b29a_clean_stop_has_one_bos_one_eos_and_exact_granule() {
 
     let info = read_ogg_opus(&bytes).unwrap();
     assert!(info.is_conformant(), "{info:?}");
-    assert_eq!(
-        (info.bos_pages, info.eos_pages, info.crc_failures),
-        (1, 1, 0)
-    );
+    assert_eq!((info.bos_pages, info.eos_pages, info.crc_failures), (1, 1, 0));
     assert_eq!(info.first_sequence_gap, None);
     assert_eq!(info.duration(), Duration::from_secs(10));
     assert_eq!(info.audio_packets(), 501);
@@ -331,54 +266,30 @@ fn b29a_clean_stop_has_one_bos_one_eos_and_exact_granule() {
     }
     if let Some(report) = opusinfo("b29a", &bytes) {
         assert!(report.contains("Playback length: 0m:10.000s"), "{report}");
-        assert!(
-            !report.contains("WARNING") && !report.contains("ERROR"),
-            "{report}"
-        );
+        assert!(!report.contains("WARNING") && !report.contains("ERROR"), "{report}");
     }
 }
 
 /// Checks the reader and repair on `bytes[..cut]` against the page starts.
 fn check_cut(bytes: &[u8], starts: &[usize], cut: usize) {
     let prefix = &bytes[..cut];
-    let complete = starts
-        .iter()
-        .skip(1)
-        .chain([&bytes.len()])
-        .filter(|&&end| end <= cut)
-        .count();
+    let complete = starts.iter().skip(1).chain([&bytes.len()]).filter(|&&end| end <= cut).count();
     let info = read_ogg_opus(prefix).unwrap_or_else(|e| panic!("cut {cut}: {e}"));
     assert_eq!(info.pages as usize, complete, "cut {cut}");
-    let boundary = if complete == starts.len() {
-        bytes.len()
-    } else {
-        starts[complete]
-    };
+    let boundary = if complete == starts.len() { bytes.len() } else { starts[complete] };
     assert_eq!(info.truncated_tail_bytes, cut - boundary, "cut {cut}");
     assert_eq!(info.garbage_bytes, 0, "cut {cut}");
     let audio_pages = complete.saturating_sub(2);
-    assert_eq!(
-        info.audio_packets(),
-        (audio_pages * 50).min(501),
-        "cut {cut}"
-    );
+    assert_eq!(info.audio_packets(), (audio_pages * 50).min(501), "cut {cut}");
     let whole = cut == bytes.len();
     assert_eq!(info.eos_on_last_page, whole, "cut {cut}");
     if audio_pages > 0 && !whole {
-        assert_eq!(
-            info.last_granule,
-            Some((audio_pages * 50 * FRAME) as u64),
-            "cut {cut}"
-        );
+        assert_eq!(info.last_granule, Some((audio_pages * 50 * FRAME) as u64), "cut {cut}");
     }
     let fixed = repair(prefix).unwrap_or_else(|e| panic!("repair at cut {cut}: {e}"));
     let again = read_ogg_opus(&fixed).unwrap();
     assert!(again.is_conformant(), "cut {cut}: {again:?}");
-    assert_eq!(
-        (again.pages as usize, again.audio_packets()),
-        (complete.max(2), info.audio_packets()),
-        "cut {cut}"
-    );
+    assert_eq!((again.pages as usize, again.audio_packets()), (complete.max(2), info.audio_packets()), "cut {cut}");
     assert_eq!(again.last_granule, info.last_granule, "cut {cut}");
     if complete >= 2 {
         assert_eq!(fixed.len(), boundary, "cut {cut}");
@@ -404,21 +315,14 @@ fn b29b_cut_anywhere_reads_complete_pages_and_repairs() {
     let cut = starts[2 + 6] + (starts[2 + 7] - starts[2 + 6]) / 2;
     let info = read_ogg_opus(&bytes[..cut]).unwrap();
     assert_eq!(info.eos_pages, 0);
-    assert!(
-        info.duration() >= Duration::from_millis(5500),
-        "{:?}",
-        info.duration()
-    );
+    assert!(info.duration() >= Duration::from_millis(5500), "{:?}", info.duration());
     assert_eq!(info.last_granule, Some(300 * 960));
     let fixed = repair(&bytes[..cut]).unwrap();
     if let Some(n) = ffmpeg_samples("b29b", &fixed) {
         assert_eq!(n, 300 * 960 - 312);
     }
     if let Some(report) = opusinfo("b29b", &fixed) {
-        assert!(
-            !report.contains("WARNING") && !report.contains("ERROR"),
-            "{report}"
-        );
+        assert!(!report.contains("WARNING") && !report.contains("ERROR"), "{report}");
     }
 }
 
@@ -429,10 +333,7 @@ fn b29_a_cut_inside_the_headers_still_repairs() {
     let fixed = repair(&bytes[..starts[1] + 10]).unwrap();
     let info = read_ogg_opus(&fixed).unwrap();
     assert!(info.is_conformant(), "{info:?}");
-    assert_eq!(
-        info.tags.map(|t| t.vendor),
-        Some(jyqq_media::record::REPAIR_VENDOR.to_owned())
-    );
+    assert_eq!(info.tags.map(|t| t.vendor), Some(jyqq_media::record::REPAIR_VENDOR.to_owned()));
     // Inside the OpusHead page: nothing to keep.
     assert!(read_ogg_opus(&bytes[..starts[1] - 1]).is_err());
     assert!(repair(&bytes[..starts[1] - 1]).is_err());
@@ -449,26 +350,15 @@ fn packets_across_pages_round_trip_through_ffmpeg() {
     let mut w = OggPageWriter::new(SERIAL);
     let mut bytes = Vec::new();
     headers(&mut w, &mut bytes, pre_skip);
-    let n = w.write_packets(
-        &mut bytes,
-        &packets,
-        |i| granule_after(i, count, pre_skip, pcm.len()),
-        PageFlags::EOS,
-    );
+    let n = w.write_packets(&mut bytes, &packets, |i| granule_after(i, count, pre_skip, pcm.len()), PageFlags::EOS);
     assert_eq!(n as usize, (2 * count).div_ceil(255));
     let ps = pages(&bytes);
-    assert!(
-        ps[3].is_continued(),
-        "the second audio page continues a packet"
-    );
+    assert!(ps[3].is_continued(), "the second audio page continues a packet");
     // Each page's granule is the end of the last packet completed on it.
     let mut done = 0;
     for p in &ps[2..] {
         done += p.completed_packets();
-        assert_eq!(
-            p.granule(),
-            granule_after(done - 1, count, pre_skip, pcm.len())
-        );
+        assert_eq!(p.granule(), granule_after(done - 1, count, pre_skip, pcm.len()));
         assert_ne!(p.granule(), GRANULE_NONE);
     }
     let info = read_ogg_opus(&bytes).unwrap();
@@ -476,13 +366,7 @@ fn packets_across_pages_round_trip_through_ffmpeg() {
     assert_eq!(info.audio_packets(), count);
     // 1002 lacing values: pages of 255, 255, 255, 237; the packets cut at the first and
     // third page boundaries lie in two pieces.
-    assert_eq!(
-        info.packets()
-            .iter()
-            .filter(|p| info.packet_ranges(p).len() == 2)
-            .count(),
-        2
-    );
+    assert_eq!(info.packets().iter().filter(|p| info.packet_ranges(p).len() == 2).count(), 2);
     for (a, b) in info.packet_iter(&bytes).zip(&packets) {
         assert_eq!(&a[..], &b[..]);
     }

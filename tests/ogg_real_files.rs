@@ -12,9 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use jyqq_media::record::{
-    page_crc, read_ogg_opus, repair, OggOpusInfo, OggOpusIssue, RecordError, SequenceGap,
-};
+use jyqq_media::record::{page_crc, read_ogg_opus, repair, OggOpusInfo, OggOpusIssue, RecordError, SequenceGap};
 
 /// What the reference tools say about one well-formed or tolerable file.
 struct Expect {
@@ -184,43 +182,17 @@ fn headers_counts_and_granules_match_reference_tools() {
         assert_eq!(info.audio_packets(), e.packets, "{}", e.rel);
         assert_eq!(info.last_granule, e.last_granule, "{}", e.rel);
         assert_eq!(info.eos_on_last_page, e.eos, "{}", e.rel);
-        assert_eq!(
-            (info.bos_pages, info.eos_pages),
-            (1, u32::from(e.eos)),
-            "{}",
-            e.rel
-        );
-        assert_eq!(
-            info.tags.as_ref().map(|t| t.vendor.as_str()),
-            Some(e.vendor),
-            "{}",
-            e.rel
-        );
+        assert_eq!((info.bos_pages, info.eos_pages), (1, u32::from(e.eos)), "{}", e.rel);
+        assert_eq!(info.tags.as_ref().map(|t| t.vendor.as_str()), Some(e.vendor), "{}", e.rel);
         assert_eq!(info.crc_failures, 0, "{}", e.rel);
         assert_eq!(info.other_pages, 0, "{}", e.rel);
         // Every packet here is 20 ms except the 120 ms ones of example.opus.
         let per_packet = if e.rel.contains("mutagen") { 5760 } else { 960 };
-        assert_eq!(
-            info.total_samples,
-            per_packet * e.packets as u64,
-            "{}",
-            e.rel
-        );
-        assert!(
-            info.packets()
-                .iter()
-                .all(|p| u64::from(p.samples) == per_packet),
-            "{}",
-            e.rel
-        );
+        assert_eq!(info.total_samples, per_packet * e.packets as u64, "{}", e.rel);
+        assert!(info.packets().iter().all(|p| u64::from(p.samples) == per_packet), "{}", e.rel);
         if e.opusinfo_ms > 0 {
             let ms = info.duration().as_millis() as u64;
-            assert!(
-                ms.abs_diff(e.opusinfo_ms) <= 1,
-                "{}: {ms} ms vs opusinfo {} ms",
-                e.rel,
-                e.opusinfo_ms
-            );
+            assert!(ms.abs_diff(e.opusinfo_ms) <= 1, "{}: {ms} ms vs opusinfo {} ms", e.rel, e.opusinfo_ms);
         }
     }
 }
@@ -239,15 +211,7 @@ fn well_formed_files_are_conformant() {
         let Some(bytes) = read(rel) else { return };
         let info = read_ogg_opus(&bytes).unwrap();
         assert!(info.is_conformant(), "{rel}: {info:?}");
-        assert_eq!(
-            (
-                info.start_offset,
-                info.garbage_bytes,
-                info.truncated_tail_bytes
-            ),
-            (0, 0, 0),
-            "{rel}"
-        );
+        assert_eq!((info.start_offset, info.garbage_bytes, info.truncated_tail_bytes), (0, 0, 0), "{rel}");
         // Repair of a complete file changes nothing.
         assert_eq!(repair(&bytes).unwrap(), bytes, "{rel}");
     }
@@ -262,10 +226,7 @@ fn end_trimming_is_the_packet_samples_beyond_the_last_granule() {
         ("ogg/audioscan/test-1-mono.opus", 53 * 960 - 50_512),
         ("ogg/audioscan/test-2-stereo.opus", 147 * 960 - 140_791),
         ("ogg/opustags/gobble.opus", 52 * 960 - 49_766),
-        (
-            "ogg/rtpengine/opus.1.8k.11k.speech.ogg",
-            6001 * 960 - 5_760_312,
-        ),
+        ("ogg/rtpengine/opus.1.8k.11k.speech.ogg", 6001 * 960 - 5_760_312),
     ] {
         let Some(bytes) = read(rel) else { return };
         assert_eq!(read_ogg_opus(&bytes).unwrap().end_trim, trim, "{rel}");
@@ -282,19 +243,13 @@ fn truncated_file_reads_the_complete_pages_and_repairs() {
     assert_eq!(info.truncated_tail_bytes, 10_000 - 7096);
     assert_eq!(info.eos_pages, 0);
     assert_eq!(info.decoded_samples(), 48_000 - 312);
-    assert_eq!(
-        info.tags.as_ref().and_then(|t| t.get("title")),
-        Some("Bad Apple!!")
-    );
+    assert_eq!(info.tags.as_ref().and_then(|t| t.get("title")), Some("Bad Apple!!"));
     assert_eq!(info.tags.as_ref().map(|t| t.comments.len()), Some(21));
     let fixed = repair(&bytes).unwrap();
     assert_eq!(fixed.len(), 7096);
     let again = read_ogg_opus(&fixed).unwrap();
     assert!(again.is_conformant(), "{again:?}");
-    assert_eq!(
-        (again.pages, again.audio_packets(), again.last_granule),
-        (3, 50, Some(48_000))
-    );
+    assert_eq!((again.pages, again.audio_packets(), again.last_granule), (3, 50, Some(48_000)));
 }
 
 #[test]
@@ -304,10 +259,7 @@ fn headers_only_file_has_no_audio_and_repairs_to_eos_on_tags() {
     };
     let info = read_ogg_opus(&bytes).unwrap();
     assert_eq!(info.duration(), Duration::ZERO);
-    assert_eq!(
-        info.tags.as_ref().and_then(|t| t.get("ARTIST")),
-        Some("John St. John")
-    );
+    assert_eq!(info.tags.as_ref().and_then(|t| t.get("ARTIST")), Some("John St. John"));
     assert!(info.issues.is_empty(), "{:?}", info.issues);
     let fixed = repair(&bytes).unwrap();
     assert_eq!(fixed.len(), bytes.len());
@@ -326,13 +278,7 @@ fn invalid_end_trimming_is_reported_and_clamped() {
     // small granule on an EOS first page (end trimming); opusinfo warns "more than one
     // packet of end trimming" and plays (5760 − 488) samples, as we do.
     assert_eq!(info.end_trim, 31_680 - 5760);
-    assert_eq!(
-        info.issues,
-        vec![OggOpusIssue::EndTrimExceedsLastPacket {
-            trimmed: 25_920,
-            last_packet: 960
-        }]
-    );
+    assert_eq!(info.issues, vec![OggOpusIssue::EndTrimExceedsLastPacket { trimmed: 25_920, last_packet: 960 }]);
     assert_eq!(info.decoded_samples(), 5760 - 488);
     assert!(!info.is_conformant());
 }
@@ -345,13 +291,7 @@ fn stream_joined_mid_way_reports_the_gap_and_granule_faults() {
     let info = read_ogg_opus(&bytes).unwrap();
     assert_eq!(info.head.version, 0); // KradRadio writes version 0: compatible (§5.1)
     assert!(!info.sequence_contiguous);
-    assert_eq!(
-        info.first_sequence_gap,
-        Some(SequenceGap {
-            expected: 2,
-            found: 28293
-        })
-    );
+    assert_eq!(info.first_sequence_gap, Some(SequenceGap { expected: 2, found: 28293 }));
     // The first audio page (7 packets, 6720 samples) has granule 23765280: start offset.
     assert_eq!(info.start_offset, 23_765_280 - 6720);
     // Every later page advances the granule by 840 for 6720 samples: opusinfo prints
@@ -359,21 +299,14 @@ fn stream_joined_mid_way_reports_the_gap_and_granule_faults() {
     assert_eq!(info.granule_mismatches, 100);
     assert_eq!(
         info.issues[0],
-        OggOpusIssue::GranuleMismatch {
-            sequence: 28294,
-            granule: 23_766_120,
-            expected: 23_765_280 + 6720
-        }
+        OggOpusIssue::GranuleMismatch { sequence: 28294, granule: 23_766_120, expected: 23_765_280 + 6720 }
     );
     // MANIFEST: 496.85 s after pre-skip; (23849280 − 312) / 48 = 496853.5 ms.
     assert_eq!(info.duration().as_millis(), 496_853);
     // Repair keeps the prefix up to the gap: the two header pages, closed with EOS.
     let fixed = repair(&bytes).unwrap();
     let again = read_ogg_opus(&fixed).unwrap();
-    assert_eq!(
-        (again.pages, again.audio_packets(), again.eos_on_last_page),
-        (2, 0, true)
-    );
+    assert_eq!((again.pages, again.audio_packets(), again.eos_on_last_page), (2, 0, true));
 }
 
 #[test]
@@ -381,38 +314,26 @@ fn broken_inputs_give_specific_errors() {
     let Some(empty) = read("ogg/tinytag/empty_file.ogg") else {
         return;
     };
-    assert_eq!(
-        read_ogg_opus(&empty).unwrap_err(),
-        RecordError::NoOggPage { crc_failures: 0 }
-    );
+    assert_eq!(read_ogg_opus(&empty).unwrap_err(), RecordError::NoOggPage { crc_failures: 0 });
     assert!(repair(&empty).is_err());
 
     // A 100-byte page whose segment table claims 11091 body bytes: a partial page only.
     let Some(seg) = read("ogg/dnq/opus-broken-segments.ogg") else {
         return;
     };
-    assert_eq!(
-        read_ogg_opus(&seg).unwrap_err(),
-        RecordError::NoOggPage { crc_failures: 0 }
-    );
+    assert_eq!(read_ogg_opus(&seg).unwrap_err(), RecordError::NoOggPage { crc_failures: 0 });
 
     // zero_value_properties.opus: its OpusHead page was hand-edited without fixing the
     // CRC (opusinfo: "Hole in data"), so no BOS page with an OpusHead survives...
     let Some(zero) = read("ogg/tinytag/zero_value_properties.opus") else {
         return;
     };
-    assert_eq!(
-        read_ogg_opus(&zero).unwrap_err(),
-        RecordError::NotOggOpus { crc_failures: 1 }
-    );
+    assert_eq!(read_ogg_opus(&zero).unwrap_err(), RecordError::NotOggOpus { crc_failures: 1 });
     // ...and with the CRC recomputed the header itself is rejected (RFC 7845 §5.1).
     let mut fixed_crc = zero.clone();
     let crc = page_crc(&fixed_crc[..47]);
     fixed_crc[22..26].copy_from_slice(&crc.to_le_bytes());
-    assert_eq!(
-        read_ogg_opus(&fixed_crc).unwrap_err(),
-        RecordError::InvalidOpusHead("channel count is 0")
-    );
+    assert_eq!(read_ogg_opus(&fixed_crc).unwrap_err(), RecordError::InvalidOpusHead("channel count is 0"));
 }
 
 #[test]
@@ -423,29 +344,16 @@ fn damaged_page_is_skipped_and_counted() {
     let clean = read_ogg_opus(&bytes).unwrap();
     // Flip one body byte of the fifth page (index 4).
     let pages = page_offsets(&bytes);
-    let victim = &clean
-        .packets()
-        .iter()
-        .filter(|p| p.page_sequence == 4)
-        .count();
+    let victim = &clean.packets().iter().filter(|p| p.page_sequence == 4).count();
     bytes[pages[4] + 100] ^= 0x40;
     let info = read_ogg_opus(&bytes).unwrap();
     assert_eq!(info.crc_failures, 1);
-    assert_eq!(
-        info.first_sequence_gap,
-        Some(SequenceGap {
-            expected: 4,
-            found: 5
-        })
-    );
+    assert_eq!(info.first_sequence_gap, Some(SequenceGap { expected: 4, found: 5 }));
     assert_eq!(info.pages, clean.pages - 1);
     assert_eq!(info.garbage_bytes, pages[5] - pages[4]);
     // Packets ending on page 4 are lost, plus one spanning into page 5 if any.
     let lost = clean.audio_packets() - info.audio_packets();
-    assert!(
-        lost >= *victim && lost <= victim + 1,
-        "lost {lost}, on page {victim}"
-    );
+    assert!(lost >= *victim && lost <= victim + 1, "lost {lost}, on page {victim}");
     assert_eq!(info.last_granule, clean.last_granule);
     let fixed = repair(&bytes).unwrap();
     assert_eq!(fixed.len(), pages[4]);
@@ -467,25 +375,15 @@ fn page_offsets(bytes: &[u8]) -> Vec<usize> {
 
 #[test]
 fn packets_decode_with_libopus_to_the_toc_durations() {
-    for rel in [
-        "ogg/audioscan/test-2-stereo.opus",
-        "ogg/mutagen/example.opus",
-        "ogg/tinytag/test.opus",
-    ] {
+    for rel in ["ogg/audioscan/test-2-stereo.opus", "ogg/mutagen/example.opus", "ogg/tinytag/test.opus"] {
         let Some(bytes) = read(rel) else { return };
         let info = read_ogg_opus(&bytes).unwrap();
-        let ch = if info.head.channels == 2 {
-            opus::Channels::Stereo
-        } else {
-            opus::Channels::Mono
-        };
+        let ch = if info.head.channels == 2 { opus::Channels::Stereo } else { opus::Channels::Mono };
         let mut dec = opus::Decoder::new(48_000, ch).unwrap();
         let mut pcm = vec![0i16; 5760 * 2];
         let mut decoded = 0u64;
         for (i, data) in info.packet_iter(&bytes).enumerate() {
-            let n = dec
-                .decode(&data, &mut pcm, false)
-                .unwrap_or_else(|e| panic!("{rel} packet {i}: {e}"));
+            let n = dec.decode(&data, &mut pcm, false).unwrap_or_else(|e| panic!("{rel} packet {i}: {e}"));
             assert_eq!(n as u32, info.packets()[i].samples, "{rel} packet {i}");
             decoded += n as u64;
         }
@@ -519,32 +417,18 @@ fn decoded_length_matches_ffmpeg() {
     if !common::have_tool("ffmpeg") {
         return;
     }
-    for e in FILES
-        .iter()
-        .filter(|e| e.packets > 0 && !e.rel.contains("phobos"))
-    {
+    for e in FILES.iter().filter(|e| e.packets > 0 && !e.rel.contains("phobos")) {
         let bytes = std::fs::read(dir.join(e.rel)).unwrap();
         let info = read_ogg_opus(&bytes).unwrap();
-        assert_eq!(
-            info.decoded_samples(),
-            ffmpeg_samples(&dir.join(e.rel)),
-            "{}",
-            e.rel
-        );
+        assert_eq!(info.decoded_samples(), ffmpeg_samples(&dir.join(e.rel)), "{}", e.rel);
     }
 }
 
 /// Pre-skip, channels and playback length (ms) from opusinfo's report.
 fn opusinfo(path: &Path) -> (u16, u8, u64) {
-    let out = Command::new("opusinfo")
-        .arg(path)
-        .output()
-        .expect("opusinfo runs");
+    let out = Command::new("opusinfo").arg(path).output().expect("opusinfo runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
-    };
+    let field = |name: &str| text.lines().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()));
     let pre_skip = field("Pre-skip:").and_then(|v| v.parse().ok()).unwrap_or(0);
     let channels = field("Channels:").and_then(|v| v.parse().ok()).unwrap_or(0);
     // "Playback length: 0m:05.000s"
@@ -570,12 +454,7 @@ fn opusinfo_agrees_live() {
         let bytes = std::fs::read(dir.join(e.rel)).unwrap();
         let info: OggOpusInfo = read_ogg_opus(&bytes).unwrap();
         let (pre_skip, channels, ms) = opusinfo(&dir.join(e.rel));
-        assert_eq!(
-            (pre_skip, channels),
-            (info.head.pre_skip, info.head.channels),
-            "{}",
-            e.rel
-        );
+        assert_eq!((pre_skip, channels), (info.head.pre_skip, info.head.channels), "{}", e.rel);
         assert!(
             ms.abs_diff(info.duration().as_millis() as u64) <= 1,
             "{}: opusinfo {ms} ms, ours {:?}",
@@ -589,10 +468,7 @@ fn opusinfo_agrees_live() {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, bound: usize) -> usize {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         ((self.0 >> 33) as usize) % bound.max(1)
     }
 }
@@ -612,11 +488,7 @@ fn no_panic_on_cuts_flips_and_splices() {
     for bytes in &all {
         // The whole file: a report or an error value, and repair agrees on readability.
         match read_ogg_opus(bytes) {
-            Ok(_) => assert!(
-                read_ogg_opus(&repair(bytes).unwrap())
-                    .unwrap()
-                    .eos_on_last_page
-            ),
+            Ok(_) => assert!(read_ogg_opus(&repair(bytes).unwrap()).unwrap().eos_on_last_page),
             Err(e) => assert_eq!(repair(bytes).unwrap_err(), e),
         }
         for _ in 0..40 {
@@ -641,16 +513,7 @@ fn no_panic_on_cuts_flips_and_splices() {
     let b = read("ogg/tinytag/8khz_5s.opus").unwrap();
     let chained = [a.clone(), b].concat();
     let info = read_ogg_opus(&chained).unwrap();
-    assert_eq!(
-        (
-            info.pages,
-            info.other_pages,
-            info.audio_packets(),
-            info.bos_pages,
-            info.eos_pages
-        ),
-        (4, 8, 52, 2, 2)
-    );
+    assert_eq!((info.pages, info.other_pages, info.audio_packets(), info.bos_pages, info.eos_pages), (4, 8, 52, 2, 2));
     assert!(!info.eos_on_last_page);
     assert_eq!(repair(&chained).unwrap(), a);
 }

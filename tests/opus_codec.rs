@@ -2,8 +2,7 @@
 //! in-band FEC, multi-frame packets and hostile payloads.
 
 use jyqq_media::codec::{
-    has_inband_fec, CodecError, Decoder, OpusApplication, OpusDecoder, OpusEncoder,
-    OpusEncoderConfig,
+    has_inband_fec, CodecError, Decoder, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig,
 };
 use jyqq_media::SampleRate;
 use std::f64::consts::PI;
@@ -42,9 +41,7 @@ fn voiced(rate: u32, secs: f64) -> Vec<i16> {
         .map(|i| {
             let t = i as f64 / f64::from(rate);
             let f0 = 150.0 + 30.0 * (2.0 * PI * 1.3 * t).sin();
-            let buzz: f64 = (1..=12)
-                .map(|h| (2.0 * PI * f0 * h as f64 * t).sin() / h as f64)
-                .sum();
+            let buzz: f64 = (1..=12).map(|h| (2.0 * PI * f0 * h as f64 * t).sin() / h as f64).sum();
             let env = 0.5 - 0.5 * (2.0 * PI * 4.0 * t).cos();
             (6_000.0 * env * buzz) as i16
         })
@@ -52,11 +49,7 @@ fn voiced(rate: u32, secs: f64) -> Vec<i16> {
 }
 
 fn channel(pcm: &[i16], channels: u8, ch: usize) -> Vec<f64> {
-    pcm.iter()
-        .skip(ch)
-        .step_by(usize::from(channels))
-        .map(|&s| f64::from(s))
-        .collect()
+    pcm.iter().skip(ch).step_by(usize::from(channels)).map(|&s| f64::from(s)).collect()
 }
 
 fn energy(x: &[f64]) -> f64 {
@@ -119,8 +112,7 @@ fn sine_round_trip_keeps_length_level_and_pitch() {
     for (hz, channels) in [(48_000, 1), (8000, 1), (48_000, 2), (8000, 2)] {
         let rate = SampleRate::new(hz);
         let input = sine_440(hz, channels, 1.0);
-        let mut enc =
-            OpusEncoder::new(OpusEncoderConfig::new(rate, channels)).expect("valid config");
+        let mut enc = OpusEncoder::new(OpusEncoderConfig::new(rate, channels)).expect("valid config");
         assert_eq!(enc.frame_samples(), hz as usize / 50);
         let packets = encode_all(&mut enc, &input);
         assert_eq!(packets.len(), 50);
@@ -133,15 +125,9 @@ fn sine_round_trip_keeps_length_level_and_pitch() {
             let x = &channel(&input, channels, ch)[span.clone()];
             let y = &channel(&output, channels, ch)[span];
             let db = 10.0 * (energy(y) / energy(x)).log10();
-            assert!(
-                db.abs() <= 3.0,
-                "{hz} Hz × {channels} ch {ch}: level off by {db:.2} dB"
-            );
+            assert!(db.abs() <= 3.0, "{hz} Hz × {channels} ch {ch}: level off by {db:.2} dB");
             let f = dominant_frequency(y, hz);
-            assert!(
-                (f - 440.0).abs() <= 5.0,
-                "{hz} Hz × {channels} ch {ch}: dominant {f} Hz"
-            );
+            assert!((f - 440.0).abs() <= 5.0, "{hz} Hz × {channels} ch {ch}: dominant {f} Hz");
         }
     }
 }
@@ -151,10 +137,7 @@ fn measured_delay(x: &[i16], y: &[i16], max_lag: usize) -> usize {
     let span = x.len() / 10..x.len() * 8 / 10;
     (0..=max_lag)
         .map(|lag| {
-            let c: f64 = span
-                .clone()
-                .map(|i| f64::from(x[i]) * f64::from(y[i + lag]))
-                .sum();
+            let c: f64 = span.clone().map(|i| f64::from(x[i]) * f64::from(y[i + lag])).sum();
             (lag, c)
         })
         .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a })
@@ -180,25 +163,15 @@ fn pre_skip_is_the_measured_encoder_delay() {
         cfg.application = app;
         cfg.bitrate_bps = Some(64_000);
         let mut enc = OpusEncoder::new(cfg).expect("valid config");
-        assert_eq!(
-            (enc.lookahead_samples(), enc.pre_skip_48k()),
-            (lookahead, pre_skip),
-            "{hz} Hz {app:?}"
-        );
+        assert_eq!((enc.lookahead_samples(), enc.pre_skip_48k()), (lookahead, pre_skip), "{hz} Hz {app:?}");
         let input = chirp(hz, 1.0);
         let packets = encode_all(&mut enc, &input);
         let mut dec = OpusDecoder::new(SampleRate::new(hz), 1).expect("valid decoder");
         let output = decode_all(&mut dec, &packets);
         let delay = measured_delay(&input, &output, lookahead * 3);
-        assert!(
-            delay.abs_diff(lookahead) <= tolerance,
-            "{hz} Hz {app:?}: delay {delay}, lookahead {lookahead}"
-        );
+        assert!(delay.abs_diff(lookahead) <= tolerance, "{hz} Hz {app:?}: delay {delay}, lookahead {lookahead}");
     }
-    assert_eq!(
-        OpusEncoder::new(OpusEncoderConfig::default()).map(|e| e.pre_skip_48k()),
-        Ok(312)
-    );
+    assert_eq!(OpusEncoder::new(OpusEncoderConfig::default()).map(|e| e.pre_skip_48k()), Ok(312));
 }
 
 #[test]
@@ -217,10 +190,7 @@ fn conceal_returns_the_requested_length() {
             assert_eq!(dec.conceal(n, &mut out), Ok(n));
             let written = n * usize::from(channels);
             assert!(out[..written].iter().all(|&s| s != i16::MIN) || n == 0);
-            assert!(
-                out[written..].iter().all(|&s| s == i16::MIN),
-                "wrote past {n} samples"
-            );
+            assert!(out[written..].iter().all(|&s| s == i16::MIN), "wrote past {n} samples");
         }
         assert_eq!(
             dec.conceal(961, &mut out[..960 * usize::from(channels)]),
@@ -244,32 +214,20 @@ fn fec_config(inband_fec: bool) -> OpusEncoderConfig {
 }
 
 fn squared_error(a: &[i16], b: &[i16]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum()
+    a.iter().zip(b).map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2)).sum()
 }
 
 #[test]
 fn inband_fec_recovers_a_lost_frame_better_than_plc() {
     let input = voiced(48_000, 1.0);
-    let packets = encode_all(
-        &mut OpusEncoder::new(fec_config(true)).expect("valid config"),
-        &input,
-    );
+    let packets = encode_all(&mut OpusEncoder::new(fec_config(true)).expect("valid config"), &input);
     let with_fec = packets.iter().filter(|p| has_inband_fec(p)).count();
     assert!(with_fec >= 40, "only {with_fec} of 50 packets carry FEC");
-    let plain = encode_all(
-        &mut OpusEncoder::new(fec_config(false)).expect("valid config"),
-        &input,
-    );
+    let plain = encode_all(&mut OpusEncoder::new(fec_config(false)).expect("valid config"), &input);
     assert_eq!(plain.iter().filter(|p| has_inband_fec(p)).count(), 0);
 
     let lost = 30;
-    let reference = decode_all(
-        &mut OpusDecoder::new(SampleRate::HZ_48000, 1).expect("decoder"),
-        &packets,
-    );
+    let reference = decode_all(&mut OpusDecoder::new(SampleRate::HZ_48000, 1).expect("decoder"), &packets);
     let truth = &reference[lost * 960..(lost + 1) * 960];
     let mut by_fec = OpusDecoder::new(SampleRate::HZ_48000, 1).expect("decoder");
     let mut by_plc = OpusDecoder::new(SampleRate::HZ_48000, 1).expect("decoder");
@@ -277,22 +235,13 @@ fn inband_fec_recovers_a_lost_frame_better_than_plc() {
     decode_all(&mut by_plc, &packets[..lost]);
     let (mut fec_out, mut plc_out) = (vec![0i16; 960], vec![0i16; 960]);
     assert!(has_inband_fec(&packets[lost + 1]));
-    assert_eq!(
-        by_fec.decode_fec(&packets[lost + 1], 960, &mut fec_out),
-        Ok(960)
-    );
+    assert_eq!(by_fec.decode_fec(&packets[lost + 1], 960, &mut fec_out), Ok(960));
     assert_eq!(by_plc.conceal(960, &mut plc_out), Ok(960));
     let signal: f64 = truth.iter().map(|&s| f64::from(s).powi(2)).sum();
-    let (fec_err, plc_err) = (
-        squared_error(truth, &fec_out),
-        squared_error(truth, &plc_out),
-    );
+    let (fec_err, plc_err) = (squared_error(truth, &fec_out), squared_error(truth, &plc_out));
     let fec_snr = 10.0 * (signal / fec_err).log10();
     // Measured with libopus 1.5: FEC 12 dB SNR, PLC -1 dB.
-    assert!(
-        fec_err < plc_err / 4.0,
-        "FEC error {fec_err:.3e} vs PLC {plc_err:.3e}"
-    );
+    assert!(fec_err < plc_err / 4.0, "FEC error {fec_err:.3e} vs PLC {plc_err:.3e}");
     assert!(fec_snr > 6.0, "FEC SNR {fec_snr:.1} dB");
     // The next packet then decodes normally.
     let mut next = vec![0i16; 960];
@@ -307,15 +256,8 @@ fn inband_fec_recovers_a_lost_frame_better_than_plc() {
     assert_eq!(b.conceal(960, &mut plc_out), Ok(960));
     assert_eq!(fec_out, plc_out);
     // Lengths libopus cannot recover.
-    assert_eq!(
-        a.decode_fec(&plain[lost + 1], 100, &mut fec_out),
-        Err(CodecError::BadLength(100))
-    );
-    assert_eq!(
-        a.decode_fec(&[], 960, &mut fec_out)
-            .map_err(|e| matches!(e, CodecError::Corrupt(_))),
-        Err(true)
-    );
+    assert_eq!(a.decode_fec(&plain[lost + 1], 100, &mut fec_out), Err(CodecError::BadLength(100)));
+    assert_eq!(a.decode_fec(&[], 960, &mut fec_out).map_err(|e| matches!(e, CodecError::Corrupt(_))), Err(true));
 }
 
 #[test]
@@ -328,42 +270,25 @@ fn samples_in_counts_multi_frame_packets() {
     let dec8 = OpusDecoder::new(SampleRate::HZ_8000, 2).expect("decoder");
     let one = &packets[1];
     assert_eq!(one[0] & 0x03, 0, "libopus emits code-0 packets");
-    assert_eq!(
-        (dec48.samples_in(one), dec8.samples_in(one)),
-        (Some(960), Some(160))
-    );
+    assert_eq!((dec48.samples_in(one), dec8.samples_in(one)), (Some(960), Some(160)));
 
     // Code 1: two frames of equal size (the same frame twice), RFC 6716 §3.2.2.
     let mut code1 = vec![one[0] | 0x01];
     code1.extend_from_slice(&one[1..]);
     code1.extend_from_slice(&one[1..]);
-    assert_eq!(
-        (dec48.samples_in(&code1), dec8.samples_in(&code1)),
-        (Some(1920), Some(320))
-    );
+    assert_eq!((dec48.samples_in(&code1), dec8.samples_in(&code1)), (Some(1920), Some(320)));
 
     // Codes 2 and 3 from libopus' repacketizer: 2 and 3 frames of different sizes.
     let mut rp = opus::Repacketizer::new().expect("repacketizer");
     let mut buf = [0u8; 4000];
-    let n = rp
-        .combine(&[&packets[1], &packets[2]], &mut buf)
-        .expect("combine 2");
+    let n = rp.combine(&[&packets[1], &packets[2]], &mut buf).expect("combine 2");
     let code2 = buf[..n].to_vec();
-    let n = rp
-        .combine(&[&packets[1], &packets[2], &packets[3]], &mut buf)
-        .expect("combine 3");
+    let n = rp.combine(&[&packets[1], &packets[2], &packets[3]], &mut buf).expect("combine 3");
     let code3 = buf[..n].to_vec();
-    assert_ne!(
-        packets[1].len(),
-        packets[2].len(),
-        "VBR frames differ in size"
-    );
+    assert_ne!(packets[1].len(), packets[2].len(), "VBR frames differ in size");
     assert_eq!((code2[0] & 3, code3[0] & 3), (2, 3));
     assert_eq!(dec48.samples_in(&code2), Some(1920));
-    assert_eq!(
-        (dec48.samples_in(&code3), dec8.samples_in(&code3)),
-        (Some(2880), Some(480))
-    );
+    assert_eq!((dec48.samples_in(&code3), dec8.samples_in(&code3)), (Some(2880), Some(480)));
 
     // They decode to that many samples; a buffer one frame short is refused untouched.
     let mut dec = OpusDecoder::new(SampleRate::HZ_48000, 1).expect("decoder");
@@ -371,29 +296,15 @@ fn samples_in_counts_multi_frame_packets() {
     assert_eq!(dec.decode(&code1, &mut out), Ok(1920));
     assert_eq!(dec.decode(&code3, &mut out), Ok(2880));
     out.fill(7);
-    assert_eq!(
-        dec.decode(&code3, &mut out[..1920]),
-        Err(CodecError::BufferTooSmall {
-            needed: 2880,
-            available: 1920
-        })
-    );
+    assert_eq!(dec.decode(&code3, &mut out[..1920]), Err(CodecError::BufferTooSmall { needed: 2880, available: 1920 }));
     assert!(out.iter().all(|&s| s == 7));
 
     // Over 120 ms (code 3 with 3 × 60 ms frames) is invalid (RFC 6716 §3.2.5).
     let silk_60ms_toc = 3 << 3; // config 3: SILK NB 60 ms
     assert_eq!(dec48.samples_in(&[silk_60ms_toc, 2]), Some(2880));
-    assert_eq!(
-        dec48.samples_in(&[silk_60ms_toc | 3, 2]),
-        Some(5760),
-        "120 ms is the limit"
-    );
+    assert_eq!(dec48.samples_in(&[silk_60ms_toc | 3, 2]), Some(5760), "120 ms is the limit");
     assert_eq!(dec48.samples_in(&[silk_60ms_toc | 3, 3]), None);
-    assert_eq!(
-        dec48.samples_in(&[silk_60ms_toc | 3]),
-        None,
-        "code 3 without its count byte"
-    );
+    assert_eq!(dec48.samples_in(&[silk_60ms_toc | 3]), None, "code 3 without its count byte");
     assert_eq!(dec48.samples_in(&[]), None);
 }
 
@@ -425,18 +336,11 @@ fn garbage_payloads_are_errors_not_panics() {
     }
     assert!(err > 0 && ok > 0, "ok {ok}, err {err}");
     // Specific malformed packets (RFC 6716 §3.4 R1-R7).
-    for bad in [
-        &[][..],
-        &[0x03][..],
-        &[0x03, 0x00][..],
-        &[0x02, 0xFF][..],
-        &[0x0B, 0x83, 0xFF, 0xFF][..],
-    ] {
+    for bad in [&[][..], &[0x03][..], &[0x03, 0x00][..], &[0x02, 0xFF][..], &[0x0B, 0x83, 0xFF, 0xFF][..]] {
         assert!(dec.decode(bad, &mut out).is_err(), "{bad:02x?} decoded");
     }
     // The decoder is still usable.
-    let mut enc =
-        OpusEncoder::new(OpusEncoderConfig::new(SampleRate::HZ_48000, 2)).expect("encoder");
+    let mut enc = OpusEncoder::new(OpusEncoderConfig::new(SampleRate::HZ_48000, 2)).expect("encoder");
     let packets = encode_all(&mut enc, &sine_440(48_000, 2, 0.04));
     assert_eq!(dec.decode(&packets[1], &mut out), Ok(960));
 }
@@ -445,14 +349,8 @@ fn garbage_payloads_are_errors_not_panics() {
 fn encoder_rejects_wrong_frames_and_configs() {
     let mut enc = OpusEncoder::new(OpusEncoderConfig::default()).expect("default config");
     let mut out = [0u8; 4000];
-    assert_eq!(
-        enc.encode(&[0; 959], &mut out),
-        Err(CodecError::BadLength(959))
-    );
-    assert!(matches!(
-        enc.encode(&[0; 960], &mut []),
-        Err(CodecError::BufferTooSmall { .. })
-    ));
+    assert_eq!(enc.encode(&[0; 959], &mut out), Err(CodecError::BadLength(959)));
+    assert!(matches!(enc.encode(&[0; 960], &mut []), Err(CodecError::BufferTooSmall { .. })));
     assert!(matches!(enc.encode(&[0; 960], &mut out), Ok(n) if n >= 1));
 
     let bad = |f: fn(&mut OpusEncoderConfig)| {
@@ -474,17 +372,9 @@ fn encoder_rejects_wrong_frames_and_configs() {
     cfg.frame = Duration::from_millis(60);
     let mut enc = OpusEncoder::new(cfg).expect("valid config");
     assert_eq!(enc.frame_samples(), 480);
-    let n = enc
-        .encode(&sine_440(8000, 1, 0.06), &mut out)
-        .expect("one frame");
+    let n = enc.encode(&sine_440(8000, 1, 0.06), &mut out).expect("one frame");
     let dec = OpusDecoder::new(SampleRate::HZ_48000, 1).expect("decoder");
     assert_eq!(dec.samples_in(&out[..n]), Some(2880));
-    assert!(matches!(
-        OpusDecoder::new(SampleRate::new(44_100), 1),
-        Err(CodecError::Unsupported(_))
-    ));
-    assert!(matches!(
-        OpusDecoder::new(SampleRate::HZ_48000, 0),
-        Err(CodecError::Unsupported(_))
-    ));
+    assert!(matches!(OpusDecoder::new(SampleRate::new(44_100), 1), Err(CodecError::Unsupported(_))));
+    assert!(matches!(OpusDecoder::new(SampleRate::HZ_48000, 0), Err(CodecError::Unsupported(_))));
 }

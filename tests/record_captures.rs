@@ -17,10 +17,8 @@ fn rtp_span_secs(legs: &[Vec<&Datagram>], clock: f64, ptime_ticks: u32) -> f64 {
     let start = legs.iter().filter_map(|l| l.first()).map(|d| d.time.as_nanos()).min().unwrap();
     let mut end = 0f64;
     for l in legs {
-        let audio: Vec<(&Datagram, RtpPacket)> = l
-            .iter()
-            .filter_map(|d| RtpPacket::parse(&d.payload).ok().map(|p| (*d, p)))
-            .collect();
+        let audio: Vec<(&Datagram, RtpPacket)> =
+            l.iter().filter_map(|d| RtpPacket::parse(&d.payload).ok().map(|p| (*d, p))).collect();
         let Some((d0, p0)) = audio.first() else { continue };
         let ts0 = p0.timestamp();
         let max_ticks = audio.iter().map(|(_, p)| p.timestamp().wrapping_sub(ts0)).max().unwrap();
@@ -75,11 +73,10 @@ fn ffmpeg_decode(ogg: &[u8]) -> Option<(usize, [f64; 2])> {
     assert!(out.stderr.is_empty(), "ffmpeg complained: {}", String::from_utf8_lossy(&out.stderr));
     let s: Vec<i16> = out.stdout.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
     let n = s.len() / 2;
-    let mut rms = [0f64; 2];
-    for ch in 0..2 {
+    let rms = [0, 1].map(|ch| {
         let e: f64 = s.iter().skip(ch).step_by(2).map(|&x| f64::from(x).powi(2)).sum();
-        rms[ch] = (e / n.max(1) as f64).sqrt();
-    }
+        (e / n.max(1) as f64).sqrt()
+    });
     std::fs::remove_dir_all(&dir).ok();
     Some((n, rms))
 }
@@ -104,7 +101,12 @@ fn check_call(call: &CallRecording, span: f64, expect: &[Expect], tshark: Option
         if let Some(t) = tshark {
             let (tp, tl) = t[&e.ssrc];
             // tshark counts every packet including duplicates; its "Lost" is expected - received.
-            assert_eq!((r.packets + r.duplicates, r.lost - r.duplicates as i64), (tp, tl), "tshark, SSRC {:#x}", e.ssrc);
+            assert_eq!(
+                (r.packets + r.duplicates, r.lost - r.duplicates as i64),
+                (tp, tl),
+                "tshark, SSRC {:#x}",
+                e.ssrc
+            );
         }
     }
     if let Some((n, _)) = ffmpeg_decode(&call.ogg) {
@@ -233,7 +235,8 @@ fn rtpproxy_call1_ulaw_two_adhoc_legs() {
     let la: Vec<&Datagram> = ca.datagrams.iter().filter(|d| RtpPacket::parse(&d.payload).is_ok()).collect();
     let lo: Vec<&Datagram> = co.datagrams.iter().filter(|d| RtpPacket::parse(&d.payload).is_ok()).collect();
     let span = rtp_span_secs(&[la.clone(), lo.clone()], 8000.0, 160);
-    let call = record_legs(1, [la, lo], [PayloadMap::static_defaults(), PayloadMap::static_defaults()]).expect("record");
+    let call =
+        record_legs(1, [la, lo], [PayloadMap::static_defaults(), PayloadMap::static_defaults()]).expect("record");
     // rtpproxy's own analysis (call1_ulaw.output): 592 received + 1 duplicate, 0 lost; 591, 0 lost.
     check_call(
         &call,

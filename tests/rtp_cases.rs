@@ -2,8 +2,8 @@
 //! of B09), plus a randomized no-panic test of the parser and the ingress.
 
 use jyqq_media::rtp::{
-    Ingress, IngressConfig, IngressCounters, IngressDrop, MediaPacket, PayloadType, RtpHeader,
-    RtpPacket, RtpParseError, SeqNo, Ssrc, StreamEpoch,
+    Ingress, IngressConfig, IngressCounters, IngressDrop, MediaPacket, PayloadType, RtpHeader, RtpPacket,
+    RtpParseError, SeqNo, Ssrc, StreamEpoch,
 };
 use jyqq_media::HostTime;
 use std::net::SocketAddr;
@@ -26,21 +26,12 @@ fn immediate() -> Ingress {
 /// A PCMU packet with 160 payload bytes of `fill`.
 fn pcmu(seq: u16, ts: u32, ssrc: u32, fill: u8) -> Vec<u8> {
     let mut v = Vec::new();
-    RtpHeader::new(PayloadType(0), seq, ts, Ssrc(ssrc))
-        .write(&[fill; 160], &mut v)
-        .expect("PT 0 fits");
+    RtpHeader::new(PayloadType(0), seq, ts, Ssrc(ssrc)).write(&[fill; 160], &mut v).expect("PT 0 fits");
     v
 }
 
 fn total_drops(c: &IngressCounters) -> u64 {
-    c.malformed
-        + c.rtcp
-        + c.foreign_source
-        + c.probation
-        + c.bad_sequence
-        + c.duplicate
-        + c.stale_source
-        + c.too_old
+    c.malformed + c.rtcp + c.foreign_source + c.probation + c.bad_sequence + c.duplicate + c.stale_source + c.too_old
 }
 
 // ---------------------------------------------------------------- B01 padding
@@ -48,9 +39,7 @@ fn total_drops(c: &IngressCounters) -> u64 {
 /// B01 (a): V=2 P=1 X=0 CC=0 M=0 PT=0, seq 1000, ts 160000, SSRC 0x11223344,
 /// 160 × 0xFF, padding 00 00 00 04 (176 bytes).
 fn b01_packet() -> Vec<u8> {
-    let mut d = vec![
-        0xA0, 0x00, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44,
-    ];
+    let mut d = vec![0xA0, 0x00, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44];
     d.extend_from_slice(&[0xFF; 160]);
     d.extend_from_slice(&[0x00, 0x00, 0x00, 0x04]);
     d
@@ -72,15 +61,10 @@ fn b01a_padding_is_trimmed() {
     assert_eq!(p.payload().len(), 160);
     assert_eq!(p.padding_len(), 4);
     assert!(p.payload().iter().all(|&b| b == 0xFF));
-    assert_eq!(
-        (p.sequence(), p.timestamp(), p.ssrc()),
-        (1000, 160_000, Ssrc(0x1122_3344))
-    );
+    assert_eq!((p.sequence(), p.timestamp(), p.ssrc()), (1000, 160_000, Ssrc(0x1122_3344)));
 
     let mut ing = immediate();
-    let m = ing
-        .receive(ms(0), addr("192.0.2.10:60064"), &d)
-        .expect("accepted");
+    let m = ing.receive(ms(0), addr("192.0.2.10:60064"), &d).expect("accepted");
     // What the decoder gets: exactly 160 µ-law bytes = 160 samples at 8 kHz.
     assert_eq!(m.payload.len(), 160);
     assert!(m.payload.iter().all(|&b| b == 0xFF));
@@ -95,20 +79,8 @@ fn b01bcd_bad_padding_is_malformed_and_counted() {
     *d.last_mut().expect("non-empty") = 200;
 
     assert_eq!(RtpPacket::parse(&b), Err(RtpParseError::MissingPadCount));
-    assert_eq!(
-        RtpPacket::parse(&c),
-        Err(RtpParseError::BadPadding {
-            pad_count: 0,
-            available: 164
-        })
-    );
-    assert_eq!(
-        RtpPacket::parse(&d),
-        Err(RtpParseError::BadPadding {
-            pad_count: 200,
-            available: 164
-        })
-    );
+    assert_eq!(RtpPacket::parse(&c), Err(RtpParseError::BadPadding { pad_count: 0, available: 164 }));
+    assert_eq!(RtpPacket::parse(&d), Err(RtpParseError::BadPadding { pad_count: 200, available: 164 }));
 
     let mut ing = immediate();
     let from = addr("192.0.2.10:60064");
@@ -125,28 +97,21 @@ fn b01bcd_bad_padding_is_malformed_and_counted() {
 
 #[test]
 fn b02a_empty_extension_payload_offset_16() {
-    let mut d = vec![
-        0x90, 0x00, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44, 0xBE, 0xDE, 0x00,
-        0x00,
-    ];
+    let mut d = vec![0x90, 0x00, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44, 0xBE, 0xDE, 0x00, 0x00];
     d.extend_from_slice(&[0x7F; 160]);
     assert_eq!(d.len(), 176);
     let p = RtpPacket::parse(&d).expect("B02(a) is valid");
     assert_eq!(p.payload_offset(), 16);
     assert_eq!(p.payload().len(), 160);
     let x = p.extension().expect("X = 1");
-    assert_eq!(
-        (x.profile(), x.length_words(), x.data().len()),
-        (0xBEDE, 0, 0)
-    );
+    assert_eq!((x.profile(), x.length_words(), x.data().len()), (0xBEDE, 0, 0));
     assert_eq!(x.elements().count(), 0);
 }
 
 #[test]
 fn b02b_csrcs_and_one_byte_element() {
     let mut d = vec![
-        0x92, 0x00, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33,
-        0x44, // fixed header, CC=2
+        0x92, 0x00, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44, // fixed header, CC=2
         0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, // CSRCs
         0xBE, 0xDE, 0x00, 0x01, // one-byte extension, 1 word
         0x10, 0xAB, 0x00, 0x00, // ID 1 L=0 data AB, 2 pad bytes
@@ -179,34 +144,19 @@ fn b02b_csrcs_and_one_byte_element() {
 #[test]
 fn b02cd_truncated_extension_is_an_error() {
     let full = {
-        let mut d = vec![
-            0x90, 0x00, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44, 0xBE, 0xDE,
-            0x00, 0x00,
-        ];
+        let mut d =
+            vec![0x90, 0x00, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44, 0xBE, 0xDE, 0x00, 0x00];
         d.extend_from_slice(&[0; 160]);
         d
     };
     // (c) cut at 14 bytes: the extension header is incomplete.
-    assert_eq!(
-        RtpPacket::parse(&full[..14]),
-        Err(RtpParseError::TruncatedExtensionHeader {
-            needed: 16,
-            len: 14
-        })
-    );
+    assert_eq!(RtpPacket::parse(&full[..14]), Err(RtpParseError::TruncatedExtensionHeader { needed: 16, len: 14 }));
     // (d) length 0x0100 words (1024 bytes) but only 20 bytes follow.
     let mut d = full[..16].to_vec();
     d[14] = 0x01;
     d[15] = 0x00;
     d.extend_from_slice(&[0xAA; 20]);
-    assert_eq!(
-        RtpPacket::parse(&d),
-        Err(RtpParseError::TruncatedExtension {
-            words: 256,
-            needed: 16 + 1024,
-            len: 36
-        })
-    );
+    assert_eq!(RtpPacket::parse(&d), Err(RtpParseError::TruncatedExtension { words: 256, needed: 16 + 1024, len: 36 }));
     let mut ing = immediate();
     let from = addr("192.0.2.10:60064");
     assert!(ing.receive(ms(0), from, &full[..14]).is_err());
@@ -222,11 +172,7 @@ fn b03_run(mut ing: Ingress) -> (Ingress, Vec<MediaPacket>) {
     let mut out = Vec::new();
     for (k, &q) in seqs.iter().enumerate() {
         let k32 = u32::try_from(k).expect("16 packets");
-        let r = ing.receive(
-            ms(20 * k as u64),
-            from,
-            &pcmu(q, 1_000_000 + 160 * k32, 0xB03, 0xFF),
-        );
+        let r = ing.receive(ms(20 * k as u64), from, &pcmu(q, 1_000_000 + 160 * k32, 0xB03, 0xFF));
         if let Ok(p) = r {
             out.push(p);
         }
@@ -241,16 +187,7 @@ fn b03_extended_sequence_across_the_wrap() {
     assert_eq!(exts, (65530..=65545).collect::<Vec<u64>>());
     assert!(out.iter().all(|p| p.epoch == StreamEpoch(0)));
     let s = ing.stats().expect("stream");
-    assert_eq!(
-        (
-            s.received,
-            s.expected(),
-            s.lost(),
-            s.reordered,
-            s.duplicates
-        ),
-        (16, 16, 0, 0, 0)
-    );
+    assert_eq!((s.received, s.expected(), s.lost(), s.reordered, s.duplicates), (16, 16, 0, 0, 0));
     assert_eq!(ing.counters().accepted, 16);
 
     // With RFC 3550's MIN_SEQUENTIAL 2 the first packet validates the source and is
@@ -282,14 +219,8 @@ fn b05_sent() -> Vec<Vec<u8>> {
 
 #[test]
 fn b05a_sender_timestamps_wrap_without_panic() {
-    let ts: Vec<u32> = b05_sent()
-        .iter()
-        .map(|d| RtpPacket::parse(d).expect("valid").timestamp())
-        .collect();
-    assert_eq!(
-        ts,
-        vec![4_294_966_816, 4_294_966_976, 4_294_967_136, 0, 160, 320]
-    );
+    let ts: Vec<u32> = b05_sent().iter().map(|d| RtpPacket::parse(d).expect("valid").timestamp()).collect();
+    assert_eq!(ts, vec![4_294_966_816, 4_294_966_976, 4_294_967_136, 0, 160, 320]);
 }
 
 #[test]
@@ -299,10 +230,7 @@ fn b05b_receiver_extends_monotonically_with_zero_jitter() {
     let out: Vec<MediaPacket> = b05_sent()
         .iter()
         .enumerate()
-        .map(|(k, d)| {
-            ing.receive(ms(1000 + 20 * k as u64), from, d)
-                .expect("in order")
-        })
+        .map(|(k, d)| ing.receive(ms(1000 + 20 * k as u64), from, d).expect("in order"))
         .collect();
     let ts: Vec<u64> = out.iter().map(|p| p.timestamp.0).collect();
     for w in ts.windows(2) {
@@ -327,20 +255,11 @@ fn b05c_reorder_is_not_a_wrap() {
     let out: Vec<MediaPacket> = arrivals
         .iter()
         .enumerate()
-        .map(|(k, &(q, ts))| {
-            ing.receive(ms(20 * k as u64), from, &pcmu(q, ts, 0xB05C, 0xFF))
-                .expect("valid")
-        })
+        .map(|(k, &(q, ts))| ing.receive(ms(20 * k as u64), from, &pcmu(q, ts, 0xB05C, 0xFF)).expect("valid"))
         .collect();
-    let deltas: Vec<i64> = out
-        .windows(2)
-        .map(|w| w[1].timestamp.0 as i64 - w[0].timestamp.0 as i64)
-        .collect();
+    let deltas: Vec<i64> = out.windows(2).map(|w| w[1].timestamp.0 as i64 - w[0].timestamp.0 as i64).collect();
     assert_eq!(deltas, vec![320, -160]);
-    assert_eq!(
-        out.iter().map(|p| p.seq).collect::<Vec<_>>(),
-        vec![SeqNo(1), SeqNo(3), SeqNo(2)]
-    );
+    assert_eq!(out.iter().map(|p| p.seq).collect::<Vec<_>>(), vec![SeqNo(1), SeqNo(3), SeqNo(2)]);
     let s = ing.stats().expect("stream");
     // A.8 by hand: transit -1000, -1160, -840 ticks; |D| = 160, 320;
     // J = 160/16 = 10, then 10 + (320 - 10)/16 = 29.375 ticks = 3.67 ms.
@@ -362,11 +281,7 @@ fn b08_run(config: IngressConfig) -> (Ingress, Vec<MediaPacket>) {
     let mut t = 0u64;
     let mut send = |ing: &mut Ingress, from: SocketAddr, seq: u16, out: &mut Vec<MediaPacket>| {
         t += 10;
-        if let Ok(p) = ing.receive(
-            ms(t),
-            from,
-            &pcmu(seq, 8000 + 160 * u32::from(seq), ssrc, 0xFF),
-        ) {
+        if let Ok(p) = ing.receive(ms(t), from, &pcmu(seq, 8000 + 160 * u32::from(seq), ssrc, 0xFF)) {
             out.push(p);
         }
     };
@@ -391,10 +306,7 @@ fn b08_run(config: IngressConfig) -> (Ingress, Vec<MediaPacket>) {
 fn b08_strict_source_follows_signalling_and_rejects_bleed() {
     let (mut ing, out) = b08_run(immediate().config().clone());
     assert_eq!(out.len(), 100);
-    assert_eq!(
-        out.iter().map(|p| p.seq.0).collect::<Vec<_>>(),
-        (1..=100).collect::<Vec<u64>>()
-    );
+    assert_eq!(out.iter().map(|p| p.seq.0).collect::<Vec<_>>(), (1..=100).collect::<Vec<u64>>());
     assert!(out.iter().all(|p| p.epoch == StreamEpoch(0)));
     let c = *ing.counters();
     assert_eq!((c.accepted, c.foreign_source, c.datagrams), (100, 20, 120));
@@ -402,17 +314,8 @@ fn b08_strict_source_follows_signalling_and_rejects_bleed() {
     // Outgoing RTP goes to the newly signalled port.
     assert_eq!(ing.remote(), Some(addr("192.0.2.10:60066")));
     // A straggler from the old port is foreign now too.
-    let r = ing.receive(
-        ms(10_000),
-        addr("192.0.2.10:60064"),
-        &pcmu(101, 24_160, 0x0B08_0B08, 0xFF),
-    );
-    assert_eq!(
-        r,
-        Err(IngressDrop::ForeignSource {
-            from: addr("192.0.2.10:60064")
-        })
-    );
+    let r = ing.receive(ms(10_000), addr("192.0.2.10:60064"), &pcmu(101, 24_160, 0x0B08_0B08, 0xFF));
+    assert_eq!(r, Err(IngressDrop::ForeignSource { from: addr("192.0.2.10:60064") }));
 
     // Probation 2 (RFC 3550 MIN_SEQUENTIAL): the very first packet validates the source and
     // is dropped; the port change itself loses nothing.
@@ -440,20 +343,10 @@ fn b09_duplicate_dropped_after_the_original_was_delivered() {
         }
     }
     assert_eq!(out, vec![100, 101, 102]);
-    assert_eq!(
-        drops,
-        vec![IngressDrop::Duplicate {
-            ssrc: Ssrc(0xB09),
-            seq: SeqNo(100)
-        }]
-    );
+    assert_eq!(drops, vec![IngressDrop::Duplicate { ssrc: Ssrc(0xB09), seq: SeqNo(100) }]);
     let s = ing.stats().expect("stream");
     assert_eq!(s.duplicates, 1);
-    assert_eq!(
-        s.expected() - (s.received - s.duplicates),
-        0,
-        "nothing lost"
-    );
+    assert_eq!(s.expected() - (s.received - s.duplicates), 0, "nothing lost");
 }
 
 // ---------------------------------------------------------------- randomized robustness
@@ -463,10 +356,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -476,10 +366,7 @@ impl Lcg {
 
 fn check_parse(d: &[u8]) {
     if let Ok(p) = RtpPacket::parse(d) {
-        assert_eq!(
-            p.payload_offset() + p.payload().len() + p.padding_len(),
-            d.len()
-        );
+        assert_eq!(p.payload_offset() + p.payload().len() + p.padding_len(), d.len());
         assert_eq!(p.csrcs().count(), p.csrc_count());
         if let Some(x) = p.extension() {
             let mut els = x.elements();
@@ -494,20 +381,12 @@ fn check_parse(d: &[u8]) {
 #[test]
 fn random_bytes_never_panic_parser_or_ingress() {
     let mut rng = Lcg(0x5EED_0B01);
-    let addrs = [
-        addr("192.0.2.10:60064"),
-        addr("192.0.2.10:60066"),
-        addr("203.0.113.66:40000"),
-    ];
+    let addrs = [addr("192.0.2.10:60064"), addr("192.0.2.10:60066"), addr("203.0.113.66:40000")];
     let mut lenient = IngressConfig::default();
     lenient.strict_source = false;
     lenient.max_misorder = u16::MAX;
     lenient.max_dropout = u16::MAX;
-    let mut ingresses = [
-        immediate(),
-        Ingress::new(IngressConfig::default()),
-        Ingress::new(lenient),
-    ];
+    let mut ingresses = [immediate(), Ingress::new(IngressConfig::default()), Ingress::new(lenient)];
     let mut parsed_ok = 0u32;
     let mut delivered = 0u32;
     for i in 0..60_000u64 {
@@ -536,8 +415,7 @@ fn random_bytes_never_panic_parser_or_ingress() {
             if rng.below(2) == 0 {
                 h = h.with_extension(if rng.below(2) == 0 { 0xBEDE } else { 0x1000 }, &ext);
             }
-            h.write(&vec![0x55; rng.below(40) as usize], &mut d)
-                .expect("valid header");
+            h.write(&vec![0x55; rng.below(40) as usize], &mut d).expect("valid header");
             for _ in 0..rng.below(4) {
                 let at = rng.below(d.len() as u64) as usize;
                 d[at] = rng.next() as u8;
@@ -560,10 +438,7 @@ fn random_bytes_never_panic_parser_or_ingress() {
             }
         }
     }
-    assert!(
-        parsed_ok > 10_000,
-        "the generator must reach the parser's accept paths"
-    );
+    assert!(parsed_ok > 10_000, "the generator must reach the parser's accept paths");
     assert!(delivered > 1_000, "and the ingress's delivery path");
     for ing in &ingresses {
         let c = ing.counters();

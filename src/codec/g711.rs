@@ -35,11 +35,7 @@ pub enum G711Law {
 /// G.191 `ulaw_compress` for one 16-bit sample.
 const fn ref_ulaw_compress(x: i16) -> u8 {
     // 14-bit magnitude, one's complement for negative samples, plus the µ-law bias 33.
-    let mut absno: i32 = if x < 0 {
-        ((!x) >> 2) as i32 + 33
-    } else {
-        (x >> 2) as i32 + 33
-    };
+    let mut absno: i32 = if x < 0 { ((!x) >> 2) as i32 + 33 } else { (x >> 2) as i32 + 33 };
     if absno > 0x1FFF {
         absno = 0x1FFF;
     }
@@ -71,11 +67,7 @@ const fn ref_ulaw_expand(code: u8) -> i16 {
 
 /// G.191 `alaw_compress` for one 16-bit sample.
 const fn ref_alaw_compress(x: i16) -> u8 {
-    let mut ix: i32 = if x < 0 {
-        ((!x) >> 4) as i32
-    } else {
-        (x >> 4) as i32
-    };
+    let mut ix: i32 = if x < 0 { ((!x) >> 4) as i32 } else { (x >> 4) as i32 };
     if ix > 15 {
         let mut iexp = 1;
         while ix > 16 + 15 {
@@ -293,10 +285,7 @@ pub struct G711Decoder {
 impl G711Decoder {
     /// A decoder for `law`.
     pub fn new(law: G711Law) -> Self {
-        G711Decoder {
-            law,
-            plc: PitchConcealer::new(SampleRate::HZ_8000),
-        }
+        G711Decoder { law, plc: PitchConcealer::new(SampleRate::HZ_8000) }
     }
 
     /// The companding law.
@@ -326,11 +315,7 @@ impl Decoder for G711Decoder {
     }
 
     /// Writes `samples_per_channel` concealment samples (see the type's docs) and returns that count.
-    fn conceal(
-        &mut self,
-        samples_per_channel: usize,
-        out: &mut [i16],
-    ) -> Result<usize, CodecError> {
+    fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16]) -> Result<usize, CodecError> {
         check_len(samples_per_channel, out.len())?;
         self.plc.conceal(&mut out[..samples_per_channel]);
         Ok(samples_per_channel)
@@ -361,39 +346,16 @@ mod tests {
     #[test]
     fn end_points_and_zero() {
         assert_eq!(
-            [
-                ulaw_encode(0),
-                ulaw_encode(-1),
-                ulaw_encode(i16::MAX),
-                ulaw_encode(i16::MIN)
-            ],
+            [ulaw_encode(0), ulaw_encode(-1), ulaw_encode(i16::MAX), ulaw_encode(i16::MIN)],
             [0xFF, 0x7F, 0x80, 0x00]
         );
         assert_eq!(
-            [
-                alaw_encode(0),
-                alaw_encode(-1),
-                alaw_encode(i16::MAX),
-                alaw_encode(i16::MIN)
-            ],
+            [alaw_encode(0), alaw_encode(-1), alaw_encode(i16::MAX), alaw_encode(i16::MIN)],
             [0xD5, 0x55, 0xAA, 0x2A]
         );
+        assert_eq!([ulaw_decode(0x80), ulaw_decode(0x00), ulaw_decode(0xFF), ulaw_decode(0x7F)], [32124, -32124, 0, 0]);
         assert_eq!(
-            [
-                ulaw_decode(0x80),
-                ulaw_decode(0x00),
-                ulaw_decode(0xFF),
-                ulaw_decode(0x7F)
-            ],
-            [32124, -32124, 0, 0]
-        );
-        assert_eq!(
-            [
-                alaw_decode(0xAA),
-                alaw_decode(0x2A),
-                alaw_decode(0xD5),
-                alaw_decode(0x55)
-            ],
+            [alaw_decode(0xAA), alaw_decode(0x2A), alaw_decode(0xD5), alaw_decode(0x55)],
             [32256, -32256, 8, -8]
         );
     }
@@ -419,9 +381,7 @@ mod tests {
 
     #[test]
     fn sun_encoder_differs_on_127_negative_14_bit_inputs() {
-        let differing: Vec<i16> = (i16::MIN..=i16::MAX)
-            .filter(|&x| sun_linear2ulaw(x) != ulaw_encode(x))
-            .collect();
+        let differing: Vec<i16> = (i16::MIN..=i16::MAX).filter(|&x| sun_linear2ulaw(x) != ulaw_encode(x)).collect();
         // 127 of the 8192 negative 14-bit values `x >> 2` (the decision thresholds
         // of the negative half), each shared by 4 16-bit inputs.
         assert_eq!(differing.len(), 127 * 4);
@@ -436,10 +396,7 @@ mod tests {
         let mut out = [0u8; 3];
         assert_eq!(
             ulaw_encode_slice(&[0, 1000, -1000, 5], &mut out),
-            Err(CodecError::BufferTooSmall {
-                needed: 4,
-                available: 3
-            })
+            Err(CodecError::BufferTooSmall { needed: 4, available: 3 })
         );
         assert_eq!(out, [0, 0, 0]);
         assert_eq!(alaw_encode_slice(&[0, 1000, -1000], &mut out), Ok(3));
@@ -448,10 +405,7 @@ mod tests {
         assert_eq!(pcm, [8, 1008, -1008]);
         assert_eq!(
             ulaw_decode_slice(&[0xFF; 4], &mut pcm),
-            Err(CodecError::BufferTooSmall {
-                needed: 4,
-                available: 3
-            })
+            Err(CodecError::BufferTooSmall { needed: 4, available: 3 })
         );
     }
 
@@ -461,24 +415,10 @@ mod tests {
         let mut out = [7i16; 160];
         assert_eq!(dec.conceal(160, &mut out), Ok(160));
         assert!(out.iter().all(|&s| s == 0), "silence before any frame");
-        assert_eq!(
-            dec.conceal(161, &mut out),
-            Err(CodecError::BufferTooSmall {
-                needed: 161,
-                available: 160
-            })
-        );
-        assert_eq!(
-            dec.decode(&[0x80; 161], &mut out),
-            Err(CodecError::BufferTooSmall {
-                needed: 161,
-                available: 160
-            })
-        );
+        assert_eq!(dec.conceal(161, &mut out), Err(CodecError::BufferTooSmall { needed: 161, available: 160 }));
+        assert_eq!(dec.decode(&[0x80; 161], &mut out), Err(CodecError::BufferTooSmall { needed: 161, available: 160 }));
         // A 100 Hz tone (period 80 samples), then a lost frame: its first 10 ms repeat the last period.
-        let tone: Vec<u8> = (0..400)
-            .map(|i| ulaw_encode(if i % 80 < 40 { 9_000 } else { -9_000 }))
-            .collect();
+        let tone: Vec<u8> = (0..400).map(|i| ulaw_encode(if i % 80 < 40 { 9_000 } else { -9_000 })).collect();
         let mut pcm = vec![0i16; 400];
         assert_eq!(dec.decode(&tone, &mut pcm), Ok(400));
         assert_eq!(dec.conceal(80, &mut out), Ok(80));

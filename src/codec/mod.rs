@@ -11,12 +11,10 @@ mod opus;
 mod pitch_plc;
 
 pub use self::g711::{
-    alaw_decode, alaw_decode_slice, alaw_encode, alaw_encode_slice, ulaw_decode, ulaw_decode_slice,
-    ulaw_encode, ulaw_encode_slice, G711Decoder, G711Encoder, G711Law,
+    alaw_decode, alaw_decode_slice, alaw_encode, alaw_encode_slice, ulaw_decode, ulaw_decode_slice, ulaw_encode,
+    ulaw_encode_slice, G711Decoder, G711Encoder, G711Law,
 };
-pub use self::opus::{
-    has_inband_fec, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig,
-};
+pub use self::opus::{has_inband_fec, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig};
 
 use crate::audio::{ClockRate, SampleRate};
 use thiserror::Error;
@@ -111,8 +109,7 @@ pub trait Decoder: Send {
     fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError>;
     /// Produces `samples_per_channel` samples of concealment for a lost frame
     /// (codec-native PLC where the codec has one), returning samples per channel written.
-    fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16])
-        -> Result<usize, CodecError>;
+    fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16]) -> Result<usize, CodecError>;
     /// Samples per channel (at [`Self::sample_rate`]) that `payload` decodes to, if it can be told without decoding.
     fn samples_in(&self, payload: &[u8]) -> Option<usize>;
 }
@@ -140,11 +137,15 @@ pub fn decoder_for(kind: CodecKind, channels: u8, want_rate: SampleRate) -> Opti
         CodecKind::Pcmu => Some(Box::new(G711Decoder::new(G711Law::Mu))),
         CodecKind::Pcma => Some(Box::new(G711Decoder::new(G711Law::A))),
         CodecKind::Opus => OpusDecoder::new(
-            if matches!(want_rate.hz(), 8000 | 12_000 | 16_000 | 24_000 | 48_000) { want_rate } else { SampleRate::HZ_48000 },
+            if matches!(want_rate.hz(), 8000 | 12_000 | 16_000 | 24_000 | 48_000) {
+                want_rate
+            } else {
+                SampleRate::HZ_48000
+            },
             channels.clamp(1, 2),
         )
-            .ok()
-            .map(|d| Box::new(d) as Box<dyn Decoder>),
+        .ok()
+        .map(|d| Box::new(d) as Box<dyn Decoder>),
         _ => None,
     }
 }

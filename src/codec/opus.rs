@@ -27,9 +27,7 @@ fn opus_err(e: opus::Error) -> CodecError {
 fn supported_rate(rate: SampleRate) -> Result<u32, CodecError> {
     match rate.hz() {
         hz @ (8000 | 12_000 | 16_000 | 24_000 | 48_000) => Ok(hz),
-        hz => Err(CodecError::Unsupported(format!(
-            "Opus sampling rate {hz} Hz (8, 12, 16, 24 or 48 kHz)"
-        ))),
+        hz => Err(CodecError::Unsupported(format!("Opus sampling rate {hz} Hz (8, 12, 16, 24 or 48 kHz)"))),
     }
 }
 
@@ -37,9 +35,7 @@ fn opus_channels(channels: u8) -> Result<opus::Channels, CodecError> {
     match channels {
         1 => Ok(opus::Channels::Mono),
         2 => Ok(opus::Channels::Stereo),
-        n => Err(CodecError::Unsupported(format!(
-            "{n} Opus channels (1 or 2)"
-        ))),
+        n => Err(CodecError::Unsupported(format!("{n} Opus channels (1 or 2)"))),
     }
 }
 
@@ -104,11 +100,7 @@ impl Default for OpusEncoderConfig {
 impl OpusEncoderConfig {
     /// The default settings at `sample_rate` with `channels` channels.
     pub fn new(sample_rate: SampleRate, channels: u8) -> Self {
-        OpusEncoderConfig {
-            sample_rate,
-            channels,
-            ..Self::default()
-        }
+        OpusEncoderConfig { sample_rate, channels, ..Self::default() }
     }
 }
 
@@ -139,28 +131,17 @@ impl OpusEncoder {
             )));
         }
         // 2.5 ms at 8 kHz is 20 samples: every allowed duration is whole at every allowed rate.
-        let frame_samples =
-            usize::try_from(u64::from(hz) * frame_us / 1_000_000).unwrap_or(usize::MAX);
+        let frame_samples = usize::try_from(u64::from(hz) * frame_us / 1_000_000).unwrap_or(usize::MAX);
         if config.complexity > 10 {
-            return Err(CodecError::Unsupported(format!(
-                "Opus complexity {} (0..=10)",
-                config.complexity
-            )));
+            return Err(CodecError::Unsupported(format!("Opus complexity {} (0..=10)", config.complexity)));
         }
         if config.packet_loss_perc > 100 {
-            return Err(CodecError::Unsupported(format!(
-                "packet loss {}% (0..=100)",
-                config.packet_loss_perc
-            )));
+            return Err(CodecError::Unsupported(format!("packet loss {}% (0..=100)", config.packet_loss_perc)));
         }
         let bitrate = match config.bitrate_bps {
             None => opus::Bitrate::Auto,
             Some(b @ 500..=512_000) => opus::Bitrate::Bits(i32::try_from(b).unwrap_or(512_000)),
-            Some(b) => {
-                return Err(CodecError::Unsupported(format!(
-                    "Opus bitrate {b} bit/s (500..=512000)"
-                )))
-            }
+            Some(b) => return Err(CodecError::Unsupported(format!("Opus bitrate {b} bit/s (500..=512000)"))),
         };
         let app = match config.application {
             OpusApplication::Voip => opus::Application::Voip,
@@ -169,23 +150,14 @@ impl OpusEncoder {
         };
         let mut inner = opus::Encoder::new(hz, channels, app).map_err(opus_err)?;
         inner.set_bitrate(bitrate).map_err(opus_err)?;
-        inner
-            .set_complexity(i32::from(config.complexity))
-            .map_err(opus_err)?;
+        inner.set_complexity(i32::from(config.complexity)).map_err(opus_err)?;
         inner.set_inband_fec(config.inband_fec).map_err(opus_err)?;
-        inner
-            .set_packet_loss_perc(i32::from(config.packet_loss_perc))
-            .map_err(opus_err)?;
+        inner.set_packet_loss_perc(i32::from(config.packet_loss_perc)).map_err(opus_err)?;
         inner.set_dtx(config.dtx).map_err(opus_err)?;
         let lookahead = inner.get_lookahead().map_err(opus_err)?;
-        let lookahead = usize::try_from(lookahead)
-            .map_err(|_| CodecError::Opus(format!("negative lookahead {lookahead}")))?;
-        Ok(OpusEncoder {
-            inner,
-            config,
-            frame_samples,
-            lookahead,
-        })
+        let lookahead =
+            usize::try_from(lookahead).map_err(|_| CodecError::Opus(format!("negative lookahead {lookahead}")))?;
+        Ok(OpusEncoder { inner, config, frame_samples, lookahead })
     }
 
     /// The settings this encoder was created with.
@@ -225,10 +197,7 @@ impl OpusEncoder {
             return Err(CodecError::BadLength(pcm.len()));
         }
         if out.is_empty() {
-            return Err(CodecError::BufferTooSmall {
-                needed: 1,
-                available: 0,
-            });
+            return Err(CodecError::BufferTooSmall { needed: 1, available: 0 });
         }
         let limit = out.len().min(MAX_ENCODED);
         self.inner.encode(pcm, &mut out[..limit]).map_err(opus_err)
@@ -299,12 +268,7 @@ impl OpusDecoder {
     pub fn new(rate: SampleRate, channels: u8) -> Result<OpusDecoder, CodecError> {
         let hz = supported_rate(rate)?;
         let inner = opus::Decoder::new(hz, opus_channels(channels)?).map_err(opus_err)?;
-        Ok(OpusDecoder {
-            inner,
-            rate,
-            channels,
-            scratch: [0; 240],
-        })
+        Ok(OpusDecoder { inner, rate, channels, scratch: [0; 240] })
     }
 
     fn step(&self) -> usize {
@@ -317,10 +281,7 @@ impl OpusDecoder {
             return Err(CodecError::Corrupt("empty Opus payload".into()));
         }
         if payload.len() > MAX_PAYLOAD {
-            return Err(CodecError::Corrupt(format!(
-                "Opus payload of {} bytes",
-                payload.len()
-            )));
+            return Err(CodecError::Corrupt(format!("Opus payload of {} bytes", payload.len())));
         }
         Ok(())
     }
@@ -328,10 +289,7 @@ impl OpusDecoder {
     fn check_out(&self, samples_per_channel: usize, out: &[i16]) -> Result<usize, CodecError> {
         let needed = samples_per_channel.saturating_mul(usize::from(self.channels));
         if out.len() < needed {
-            return Err(CodecError::BufferTooSmall {
-                needed,
-                available: out.len(),
-            });
+            return Err(CodecError::BufferTooSmall { needed, available: out.len() });
         }
         Ok(needed)
     }
@@ -355,9 +313,7 @@ impl OpusDecoder {
         Self::check_payload(payload)?;
         let n = opus::packet::get_nb_samples(payload, self.rate.hz()).map_err(opus_err)?;
         let needed = self.check_out(n, out)?;
-        self.inner
-            .decode(payload, &mut out[..needed], false)
-            .map_err(opus_err)
+        self.inner.decode(payload, &mut out[..needed], false).map_err(opus_err)
     }
 
     /// Conceals `samples_per_channel` lost samples with libopus' PLC (a decode with no
@@ -365,11 +321,7 @@ impl OpusDecoder {
     /// the last step is concealed in full and its tail discarded.
     ///
     /// Errors: [`CodecError::BufferTooSmall`], [`CodecError::Opus`].
-    pub fn conceal(
-        &mut self,
-        samples_per_channel: usize,
-        out: &mut [i16],
-    ) -> Result<usize, CodecError> {
+    pub fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16]) -> Result<usize, CodecError> {
         self.check_out(samples_per_channel, out)?;
         let ch = usize::from(self.channels);
         let step = self.step();
@@ -379,14 +331,9 @@ impl OpusDecoder {
         let mut done = 0;
         while done < whole {
             let n = (whole - done).min(max_chunk);
-            let got = self
-                .inner
-                .decode(&[], &mut out[done * ch..(done + n) * ch], false)
-                .map_err(opus_err)?;
+            let got = self.inner.decode(&[], &mut out[done * ch..(done + n) * ch], false).map_err(opus_err)?;
             if got != n {
-                return Err(CodecError::Opus(format!(
-                    "PLC returned {got} of {n} samples"
-                )));
+                return Err(CodecError::Opus(format!("PLC returned {got} of {n} samples")));
             }
             done += n;
         }
@@ -417,16 +364,11 @@ impl OpusDecoder {
     ) -> Result<usize, CodecError> {
         Self::check_payload(next_payload)?;
         let step = self.step();
-        if samples_per_channel == 0
-            || samples_per_channel % step != 0
-            || samples_per_channel > step * 48
-        {
+        if samples_per_channel == 0 || samples_per_channel % step != 0 || samples_per_channel > step * 48 {
             return Err(CodecError::BadLength(samples_per_channel));
         }
         let needed = self.check_out(samples_per_channel, out)?;
-        self.inner
-            .decode(next_payload, &mut out[..needed], true)
-            .map_err(opus_err)
+        self.inner.decode(next_payload, &mut out[..needed], true).map_err(opus_err)
     }
 }
 
@@ -445,11 +387,7 @@ impl Decoder for OpusDecoder {
     }
 
     /// See [`OpusDecoder::conceal`].
-    fn conceal(
-        &mut self,
-        samples_per_channel: usize,
-        out: &mut [i16],
-    ) -> Result<usize, CodecError> {
+    fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16]) -> Result<usize, CodecError> {
         OpusDecoder::conceal(self, samples_per_channel, out)
     }
 
@@ -486,10 +424,7 @@ mod tests {
         let cfg = OpusEncoderConfig::new(SampleRate::HZ_16000, 2);
         assert_eq!((cfg.sample_rate, cfg.channels), (SampleRate::HZ_16000, 2));
         assert_eq!(cfg.frame, Duration::from_millis(20));
-        assert_eq!(
-            (cfg.application, cfg.complexity),
-            (OpusApplication::Voip, 5)
-        );
+        assert_eq!((cfg.application, cfg.complexity), (OpusApplication::Voip, 5));
         let enc = OpusEncoder::new(cfg).map(|e| (e.frame_samples(), e.lookahead_samples()));
         assert_eq!(enc, Ok((320, 104)));
     }
@@ -498,15 +433,9 @@ mod tests {
     fn decoder_rejects_empty_and_oversized_payloads() {
         let mut dec = OpusDecoder::new(SampleRate::HZ_48000, 1).expect("48 kHz mono is supported");
         let mut out = [0i16; 960];
-        assert!(matches!(
-            dec.decode(&[], &mut out),
-            Err(CodecError::Corrupt(_))
-        ));
+        assert!(matches!(dec.decode(&[], &mut out), Err(CodecError::Corrupt(_))));
         let huge = vec![0x08u8; MAX_PAYLOAD + 1];
-        assert!(matches!(
-            dec.decode(&huge, &mut out),
-            Err(CodecError::Corrupt(_))
-        ));
+        assert!(matches!(dec.decode(&huge, &mut out), Err(CodecError::Corrupt(_))));
         assert_eq!(dec.samples_in(&huge), None);
         assert!(!has_inband_fec(&huge));
     }

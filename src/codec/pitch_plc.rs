@@ -165,9 +165,7 @@ mod tests {
     /// `n` samples of a sine of `period` samples and amplitude 10 000, from sample `start`.
     fn sine(start: usize, n: usize, period: usize) -> Vec<i16> {
         (start..start + n)
-            .map(|i| {
-                (10_000.0 * (2.0 * std::f64::consts::PI * i as f64 / period as f64).sin()) as i16
-            })
+            .map(|i| (10_000.0 * (2.0 * std::f64::consts::PI * i as f64 / period as f64).sin()) as i16)
             .collect()
     }
 
@@ -203,16 +201,8 @@ mod tests {
         let plc = PitchConcealer::new(SampleRate::HZ_8000);
         assert_eq!(plc.best_pitch(&sine(0, 280, 80)), Some(80));
         assert_eq!(plc.best_pitch(&sine(0, 280, 57)), Some(57));
-        assert_eq!(
-            plc.best_pitch(&sine(0, 279, 57)),
-            None,
-            "too little history"
-        );
-        assert_eq!(
-            plc.best_pitch(&noise(280)),
-            None,
-            "white noise is not voiced"
-        );
+        assert_eq!(plc.best_pitch(&sine(0, 279, 57)), None, "too little history");
+        assert_eq!(plc.best_pitch(&noise(280)), None, "white noise is not voiced");
     }
 
     #[test]
@@ -243,11 +233,7 @@ mod tests {
         assert!(dc[16..].iter().all(|&s| s == 10_000));
         played(&mut plc, &sine(0, 400, 80));
         plc.conceal(&mut out[..80]);
-        assert_eq!(
-            &out[..80],
-            &sine(400, 80, 80)[..],
-            "full gain again after a real frame"
-        );
+        assert_eq!(&out[..80], &sine(400, 80, 80)[..], "full gain again after a real frame");
     }
 
     #[test]

@@ -139,10 +139,7 @@ impl JitterBuffer {
         let Some(front) = self.store.front() else {
             return Duration::ZERO;
         };
-        let end_index = self
-            .store
-            .first_after_epoch(front.epoch)
-            .unwrap_or(self.store.len());
+        let end_index = self.store.first_after_epoch(front.epoch).unwrap_or(self.store.len());
         let Some(newest) = end_index.checked_sub(1).and_then(|i| self.store.get(i)) else {
             return Duration::ZERO;
         };
@@ -157,8 +154,7 @@ impl JitterBuffer {
     /// Whether `p` starts a talkspurt relative to the playout position: marker bit
     /// outside a talkspurt, or a timestamp discontinuity.
     fn starts_talkspurt(&self, pos: &Position, p: &MediaPacket) -> bool {
-        (p.marker && !matches!(self.phase, Phase::Talking { .. }))
-            || pos.discontinuous(p, self.ptime_ticks)
+        (p.marker && !matches!(self.phase, Phase::Talking { .. })) || pos.discontinuous(p, self.ptime_ticks)
     }
 
     /// Hands one packet (from ingress, seq/ts extended) to the buffer.
@@ -184,10 +180,7 @@ impl JitterBuffer {
             StoreInsert::StoredDropping(old) | StoreInsert::Rejected(old) => {
                 self.stats.overflow_drops += 1;
                 self.skip_dropped(&old);
-                InsertOutcome::Overflow {
-                    dropped_seq: old.seq,
-                    dropped_epoch: old.epoch,
-                }
+                InsertOutcome::Overflow { dropped_seq: old.seq, dropped_epoch: old.epoch }
             }
         }
     }
@@ -230,16 +223,10 @@ impl JitterBuffer {
         }
         // Only the packet that would play next can be judged by the slot timestamp:
         // anything behind a buffered packet is timed from that packet.
-        let plays_next = self
-            .store
-            .front()
-            .map_or(true, |f| (f.epoch, f.seq) > (p.epoch, p.seq));
+        let plays_next = self.store.front().map_or(true, |f| (f.epoch, f.seq) > (p.epoch, p.seq));
         if plays_next && p.timestamp.0 < pos.next_ts && !self.starts_talkspurt(pos, p) {
             if let Some(pos) = self.pos.as_mut() {
-                self.stats.lost = self
-                    .stats
-                    .lost
-                    .saturating_add(pos.consume(seq, p.timestamp.0));
+                self.stats.lost = self.stats.lost.saturating_add(pos.consume(seq, p.timestamp.0));
             }
             self.stats.late += 1;
             return Some(InsertOutcome::Late);
@@ -253,10 +240,7 @@ impl JitterBuffer {
         let ptime = self.ptime_ticks;
         if let Some(pos) = self.pos.as_mut() {
             if pos.epoch == old.epoch && old.seq.0 >= pos.next_seq {
-                self.stats.lost = self
-                    .stats
-                    .lost
-                    .saturating_add(pos.consume(old.seq.0, old.timestamp.0));
+                self.stats.lost = self.stats.lost.saturating_add(pos.consume(old.seq.0, old.timestamp.0));
                 pos.next_ts = pos.next_ts.max(old.timestamp.0.saturating_add(ptime));
             }
         }
@@ -276,10 +260,7 @@ impl JitterBuffer {
         };
         if let Some(index) = newer {
             // A new epoch (or the very first packet) is waiting to be anchored.
-            let due = self
-                .store
-                .get(index)
-                .map_or(now, |h| h.arrival.saturating_add(target));
+            let due = self.store.get(index).map_or(now, |h| h.arrival.saturating_add(target));
             if index > 0 {
                 if now < due {
                     // Drain the old epoch without waiting for its slots.
@@ -291,18 +272,10 @@ impl JitterBuffer {
                 self.pos = self.store.front().map(Position::at);
                 return self.play_front();
             }
-            return if current.is_none() {
-                self.silence()
-            } else {
-                self.dry()
-            };
+            return if current.is_none() { self.silence() } else { self.dry() };
         }
         let (Some(pos), Some(head)) = (self.pos.as_ref(), self.store.front()) else {
-            return if self.pos.is_some() {
-                self.dry()
-            } else {
-                Playout::Empty
-            };
+            return if self.pos.is_some() { self.dry() } else { Playout::Empty };
         };
         if self.starts_talkspurt(pos, head) {
             if now >= head.arrival.saturating_add(target) {
@@ -310,11 +283,7 @@ impl JitterBuffer {
             }
             // Waiting out the delay of a new talkspurt: if nothing is missing before it,
             // this is a silence gap; otherwise the tail of the last one may be concealed.
-            return if head.seq.0 == pos.next_seq {
-                self.silence()
-            } else {
-                self.dry()
-            };
+            return if head.seq.0 == pos.next_seq { self.silence() } else { self.dry() };
         }
         if head.timestamp.0 < pos.next_ts.saturating_add(self.ptime_ticks / 2) {
             return self.play_front();
@@ -348,10 +317,7 @@ impl JitterBuffer {
             Some(p) if p.epoch == packet.epoch => p,
             _ => self.pos.insert(Position::at(&packet)),
         };
-        let learned = pos
-            .last
-            .filter(|&(ls, _)| seq == ls.saturating_add(1))
-            .map(|(_, lt)| ts.saturating_sub(lt));
+        let learned = pos.last.filter(|&(ls, _)| seq == ls.saturating_add(1)).map(|(_, lt)| ts.saturating_sub(lt));
         self.stats.lost = self.stats.lost.saturating_add(pos.consume(seq, ts));
         let next_step = self
             .store
@@ -368,12 +334,9 @@ impl JitterBuffer {
         }
         self.phase = Phase::Talking { dry_run: 0 };
         self.stats.played += 1;
-        self.last_was_cn = Some(packet.payload_type) == self.comfort_noise_pt
-            || packet.payload.len() <= self.dtx_max_payload;
-        Playout::Frame {
-            packet,
-            duration_ticks: u32::try_from(duration).unwrap_or(u32::MAX),
-        }
+        self.last_was_cn =
+            Some(packet.payload_type) == self.comfort_noise_pt || packet.payload.len() <= self.dtx_max_payload;
+        Playout::Frame { packet, duration_ticks: u32::try_from(duration).unwrap_or(u32::MAX) }
     }
 
     /// Learns the ptime from a timestamp step between consecutive sequence numbers:
@@ -382,11 +345,7 @@ impl JitterBuffer {
         if step == 0 || step > self.max_frame_ticks {
             return;
         }
-        self.step = if self.step.0 == step {
-            (step, self.step.1.saturating_add(1))
-        } else {
-            (step, 1)
-        };
+        self.step = if self.step.0 == step { (step, self.step.1.saturating_add(1)) } else { (step, 1) };
         if self.step.1 >= 2 {
             self.ptime_ticks = step;
         }
@@ -412,22 +371,17 @@ impl JitterBuffer {
             self.phase = Phase::Gap;
         }
         self.stats.silence += 1;
-        Playout::Silence {
-            duration_ticks: self.ptime_u32(),
-        }
+        Playout::Silence { duration_ticks: self.ptime_u32() }
     }
 
     /// Nothing to play for this slot: conceal while a talkspurt's tail may still be
     /// faded (up to `max_dry_concealment`, not after comfort noise or a DTX frame),
     /// then silence.
     fn dry(&mut self) -> Playout {
-        let max_run = u32::try_from(self.max_dry.as_nanos() / self.ptime().as_nanos().max(1))
-            .unwrap_or(u32::MAX);
+        let max_run = u32::try_from(self.max_dry.as_nanos() / self.ptime().as_nanos().max(1)).unwrap_or(u32::MAX);
         match self.phase {
             Phase::Talking { dry_run } if dry_run < max_run && !self.last_was_cn => {
-                self.phase = Phase::Talking {
-                    dry_run: dry_run.saturating_add(1),
-                };
+                self.phase = Phase::Talking { dry_run: dry_run.saturating_add(1) };
                 self.conceal()
             }
             _ => self.silence(),
@@ -450,9 +404,6 @@ impl JitterBuffer {
     fn conceal(&mut self) -> Playout {
         let timestamp = crate::rtp::ExtTimestamp(self.advance_slot());
         self.stats.concealed += 1;
-        Playout::Conceal {
-            timestamp,
-            duration_ticks: self.ptime_u32(),
-        }
+        Playout::Conceal { timestamp, duration_ticks: self.ptime_u32() }
     }
 }

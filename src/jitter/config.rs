@@ -119,11 +119,7 @@ impl JitterConfig {
         }
         if let PlayoutDelay::Adaptive { min, max, initial } = self.delay {
             let (min, max) = if min <= max { (min, max) } else { (max, min) };
-            self.delay = PlayoutDelay::Adaptive {
-                min,
-                max,
-                initial: initial.clamp(min, max),
-            };
+            self.delay = PlayoutDelay::Adaptive { min, max, initial: initial.clamp(min, max) };
         }
         self
     }
@@ -135,9 +131,7 @@ mod tests {
 
     #[test]
     fn normalises_bad_values() {
-        let mut c = JitterConfig::new(ClockRate::HZ_8000)
-            .with_capacity(0)
-            .with_ptime(Duration::ZERO);
+        let mut c = JitterConfig::new(ClockRate::HZ_8000).with_capacity(0).with_ptime(Duration::ZERO);
         c.delay_quantile_pct = 0;
         c.delay = PlayoutDelay::Adaptive {
             min: Duration::from_millis(200),

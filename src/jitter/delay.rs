@@ -27,9 +27,7 @@ use std::time::Duration;
 
 /// Largest number of window samples: one per 5 ms of window, within 16..=2048.
 fn sample_capacity(window: Duration) -> usize {
-    usize::try_from(window.as_millis() / 5)
-        .unwrap_or(usize::MAX)
-        .clamp(16, 2048)
+    usize::try_from(window.as_millis() / 5).unwrap_or(usize::MAX).clamp(16, 2048)
 }
 
 /// One observed arrival: host time (ns) and delay (ns) against the epoch's timing reference.
@@ -86,12 +84,7 @@ pub(crate) struct TargetDelay {
 
 impl TargetDelay {
     /// A target for `mode`, with the adaptive window and quantile given.
-    pub(crate) fn new(
-        mode: PlayoutDelay,
-        window: Duration,
-        quantile_pct: u8,
-        clock: ClockRate,
-    ) -> Self {
+    pub(crate) fn new(mode: PlayoutDelay, window: Duration, quantile_pct: u8, clock: ClockRate) -> Self {
         let capacity = sample_capacity(window);
         let (hold, limit) = match mode {
             PlayoutDelay::Fixed(d) => (d, d),
@@ -120,10 +113,7 @@ impl TargetDelay {
         match self.mode {
             PlayoutDelay::Fixed(d) => d,
             PlayoutDelay::Adaptive { min, max, .. } => {
-                let jitter = Duration::from_nanos(
-                    self.quantile_ns
-                        .map_or(0, |q| u64::try_from(q).unwrap_or(0)),
-                );
+                let jitter = Duration::from_nanos(self.quantile_ns.map_or(0, |q| u64::try_from(q).unwrap_or(0)));
                 let mut t = jitter.saturating_add(ptime);
                 if !self.window_covered() {
                     t = t.max(self.hold);
@@ -136,17 +126,12 @@ impl TargetDelay {
     /// The jitter part of the estimate: the quantile of relative arrival delay (zero before any sample).
     #[cfg(test)]
     pub(crate) fn jitter(&self) -> Duration {
-        Duration::from_nanos(
-            self.quantile_ns
-                .map_or(0, |q| u64::try_from(q).unwrap_or(0)),
-        )
+        Duration::from_nanos(self.quantile_ns.map_or(0, |q| u64::try_from(q).unwrap_or(0)))
     }
 
     fn window_covered(&self) -> bool {
         match (self.since_ns, self.samples.back()) {
-            (Some(since), Some(last)) => {
-                u128::from(last.arrival_ns.saturating_sub(since)) >= self.window.as_nanos()
-            }
+            (Some(since), Some(last)) => u128::from(last.arrival_ns.saturating_sub(since)) >= self.window.as_nanos(),
             _ => false,
         }
     }
@@ -168,39 +153,25 @@ impl TargetDelay {
         let starts_run = match (self.reference, self.highest) {
             (None, _) => true,
             (Some(_), Some((hs, hts))) if seq > hs => {
-                let allowed = hts
-                    .saturating_add((seq - hs).saturating_mul(ptime_ticks))
-                    .saturating_add(ptime_ticks / 2);
+                let allowed =
+                    hts.saturating_add((seq - hs).saturating_mul(ptime_ticks)).saturating_add(ptime_ticks / 2);
                 p.marker || ts <= hts || ts > allowed
             }
             _ => false,
         };
         if self.reference.is_none() {
-            self.reference = Some(Reference {
-                arrival_ns,
-                ts,
-                offset_ns: 0,
-            });
+            self.reference = Some(Reference { arrival_ns, ts, offset_ns: 0 });
         }
         let Some(r) = self.reference else { return };
         let mut delay_ns = r.delay_of(arrival_ns, ts, self.clock);
         if starts_run {
             let range =
-                self.samples
-                    .iter()
-                    .map(|s| s.delay_ns)
-                    .fold(None, |acc: Option<(i64, i64)>, d| {
-                        Some(acc.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
-                    });
+                self.samples.iter().map(|s| s.delay_ns).fold(None, |acc: Option<(i64, i64)>, d| {
+                    Some(acc.map_or((d, d), |(lo, hi)| (lo.min(d), hi.max(d))))
+                });
             if let Some((lo, hi)) = range {
-                if delay_ns < lo.saturating_sub(self.rebase_ns)
-                    || delay_ns > hi.saturating_add(self.rebase_ns)
-                {
-                    self.reference = Some(Reference {
-                        arrival_ns,
-                        ts,
-                        offset_ns: lo,
-                    });
+                if delay_ns < lo.saturating_sub(self.rebase_ns) || delay_ns > hi.saturating_add(self.rebase_ns) {
+                    self.reference = Some(Reference { arrival_ns, ts, offset_ns: lo });
                     delay_ns = lo;
                 }
             }
@@ -210,16 +181,14 @@ impl TargetDelay {
         }
 
         let window_ns = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
-        while self.samples.front().is_some_and(|s| {
-            s.arrival_ns.saturating_add(window_ns) < arrival_ns
-                || self.samples.len() >= self.capacity
-        }) {
+        while self
+            .samples
+            .front()
+            .is_some_and(|s| s.arrival_ns.saturating_add(window_ns) < arrival_ns || self.samples.len() >= self.capacity)
+        {
             self.samples.pop_front();
         }
-        self.samples.push_back(Sample {
-            arrival_ns,
-            delay_ns,
-        });
+        self.samples.push_back(Sample { arrival_ns, delay_ns });
         if self.since_ns.is_none() {
             self.since_ns = Some(arrival_ns);
         }
@@ -243,14 +212,10 @@ impl TargetDelay {
             return;
         };
         self.scratch.clear();
-        self.scratch
-            .extend(self.samples.iter().map(|s| s.delay_ns.saturating_sub(min)));
+        self.scratch.extend(self.samples.iter().map(|s| s.delay_ns.saturating_sub(min)));
         let n = self.scratch.len();
         // ceil(n * pct / 100) - 1, within 0..n (n >= 1 here).
-        let k = (n * usize::from(self.quantile_pct))
-            .div_ceil(100)
-            .clamp(1, n)
-            - 1;
+        let k = (n * usize::from(self.quantile_pct)).div_ceil(100).clamp(1, n) - 1;
         let (_, q, _) = self.scratch.select_nth_unstable(k);
         self.quantile_ns = Some((*q).max(0));
     }
@@ -375,11 +340,7 @@ mod tests {
         assert_eq!(t.jitter(), Duration::ZERO);
         // Late talkspurt starts are network delay: when half the packets are, the 60th percentile shows it.
         let mut t = TargetDelay::new(
-            PlayoutDelay::Adaptive {
-                min: Duration::ZERO,
-                max: Duration::from_millis(500),
-                initial: Duration::ZERO,
-            },
+            PlayoutDelay::Adaptive { min: Duration::ZERO, max: Duration::from_millis(500), initial: Duration::ZERO },
             Duration::from_secs(2),
             60,
             ClockRate::HZ_8000,

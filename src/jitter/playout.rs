@@ -73,13 +73,7 @@ pub(crate) struct Position {
 impl Position {
     /// A position starting at packet `p`'s epoch, sequence number and timestamp.
     pub(crate) fn at(p: &MediaPacket) -> Self {
-        Position {
-            epoch: p.epoch,
-            next_seq: p.seq.0,
-            next_ts: p.timestamp.0,
-            last: None,
-            arrived: 0,
-        }
+        Position { epoch: p.epoch, next_seq: p.seq.0, next_ts: p.timestamp.0, last: None, arrived: 0 }
     }
 
     /// Declares every sequence number in `next_seq..seq` lost; returns how many.
@@ -138,9 +132,7 @@ impl Position {
         if seq <= ls {
             return false;
         }
-        let allowed = lt
-            .saturating_add((seq - ls).saturating_mul(ptime_ticks))
-            .saturating_add(ptime_ticks / 2);
+        let allowed = lt.saturating_add((seq - ls).saturating_mul(ptime_ticks)).saturating_add(ptime_ticks / 2);
         ts <= lt || ts > allowed
     }
 }
@@ -188,23 +180,11 @@ mod tests {
     #[test]
     fn discontinuity_is_judged_against_the_sequence_gap() {
         let mut pos = Position::at(&pkt(50, 7840));
-        assert!(
-            pos.discontinuous(&pkt(50, 7840), 160),
-            "nothing consumed yet"
-        );
+        assert!(pos.discontinuous(&pkt(50, 7840), 160), "nothing consumed yet");
         let _ = pos.consume(50, 7840);
         assert!(!pos.discontinuous(&pkt(51, 8000), 160));
-        assert!(
-            !pos.discontinuous(&pkt(53, 8320), 160),
-            "loss keeps the timestamp step"
-        );
-        assert!(
-            pos.discontinuous(&pkt(51, 24_000), 160),
-            "2 s jump with contiguous seq"
-        );
-        assert!(
-            pos.discontinuous(&pkt(51, 7840), 160),
-            "timestamp did not advance"
-        );
+        assert!(!pos.discontinuous(&pkt(53, 8320), 160), "loss keeps the timestamp step");
+        assert!(pos.discontinuous(&pkt(51, 24_000), 160), "2 s jump with contiguous seq");
+        assert!(pos.discontinuous(&pkt(51, 7840), 160), "timestamp did not advance");
     }
 }

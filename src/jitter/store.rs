@@ -37,10 +37,7 @@ impl PacketStore {
     /// An empty store holding at most `capacity` packets (at least 1), allocated now.
     pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        PacketStore {
-            packets: VecDeque::with_capacity(capacity),
-            capacity,
-        }
+        PacketStore { packets: VecDeque::with_capacity(capacity), capacity }
     }
 
     /// Packets held.
@@ -65,9 +62,7 @@ impl PacketStore {
 
     /// Whether a packet with this epoch and sequence number is held.
     pub(crate) fn contains(&self, epoch: StreamEpoch, seq: SeqNo) -> bool {
-        self.packets
-            .binary_search_by(|p| key(p).cmp(&(epoch, seq)))
-            .is_ok()
+        self.packets.binary_search_by(|p| key(p).cmp(&(epoch, seq))).is_ok()
     }
 
     /// Index of the first packet whose epoch is later than `epoch`, if any.

@@ -19,12 +19,10 @@ mod repair;
 mod timeline;
 
 pub use ogg::{
-    crc32, crc32_update, lacing_segments, page_crc, patch_page, push_page, OggPageWriter,
-    PageFlags, CAPTURE_PATTERN, GRANULE_NONE, MAX_PAGE_LEN, MAX_PAGE_SEGMENTS, PAGE_HEADER_LEN,
+    crc32, crc32_update, lacing_segments, page_crc, patch_page, push_page, OggPageWriter, PageFlags, CAPTURE_PATTERN,
+    GRANULE_NONE, MAX_PAGE_LEN, MAX_PAGE_SEGMENTS, PAGE_HEADER_LEN,
 };
-pub use ogg_opus_info::{
-    samples_to_duration, AudioPacket, OggOpusInfo, OggOpusIssue, SequenceGap, OPUS_GRANULE_RATE,
-};
+pub use ogg_opus_info::{samples_to_duration, AudioPacket, OggOpusInfo, OggOpusIssue, SequenceGap, OPUS_GRANULE_RATE};
 pub use ogg_page::{find_capture, OggPage, PacketPart, PacketParts};
 pub use opus_head::{OpusHead, OpusTags, OPUS_HEAD_MAGIC, OPUS_TAGS_MAGIC};
 pub use opus_toc::{frame_samples_48k, opus_packet_samples, MAX_PACKET_SAMPLES_48K};
@@ -114,7 +112,6 @@ pub enum RecordError {
     #[error("encoder: {0}")]
     Codec(crate::codec::CodecError),
 }
-
 
 /// What happened on one leg's recording timeline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -48,11 +48,7 @@ const fn crc_table() -> [u32; 256] {
         let mut r = (i as u32) << 24;
         let mut bit = 0;
         while bit < 8 {
-            r = if r & 0x8000_0000 != 0 {
-                (r << 1) ^ 0x04c1_1db7
-            } else {
-                r << 1
-            };
+            r = if r & 0x8000_0000 != 0 { (r << 1) ^ 0x04c1_1db7 } else { r << 1 };
             bit += 1;
         }
         table[i] = r;
@@ -139,14 +135,7 @@ pub const fn lacing_segments(len: usize) -> usize {
 }
 
 /// Appends the 27-byte header and the segment table, CRC field zero (RFC 3533 §6).
-fn push_header(
-    out: &mut Vec<u8>,
-    flags: PageFlags,
-    granule: u64,
-    serial: u32,
-    sequence: u32,
-    lacing: &[u8],
-) {
+fn push_header(out: &mut Vec<u8>, flags: PageFlags, granule: u64, serial: u32, sequence: u32, lacing: &[u8]) {
     out.extend_from_slice(&CAPTURE_PATTERN);
     out.push(0); // stream_structure_version
     out.push(flags.bits());
@@ -181,10 +170,7 @@ pub fn push_page(
 ) -> Result<(), RecordError> {
     let sum: usize = lacing.iter().map(|&v| usize::from(v)).sum();
     if lacing.len() > MAX_PAGE_SEGMENTS || sum != body.len() {
-        return Err(RecordError::InvalidSegmentTable {
-            segments: lacing.len(),
-            body_len: body.len(),
-        });
+        return Err(RecordError::InvalidSegmentTable { segments: lacing.len(), body_len: body.len() });
     }
     let start = out.len();
     out.reserve(PAGE_HEADER_LEN + lacing.len() + body.len());
@@ -203,10 +189,7 @@ pub fn push_page(
 pub fn patch_page(page: &mut [u8], flags: PageFlags, granule: u64) -> Result<(), RecordError> {
     let (_, len) = OggPage::parse_ignoring_crc(page)?;
     if len != page.len() {
-        return Err(RecordError::NotOnePage {
-            page_len: len,
-            given: page.len(),
-        });
+        return Err(RecordError::NotOnePage { page_len: len, given: page.len() });
     }
     page[5] = flags.bits();
     page[6..14].copy_from_slice(&granule.to_le_bytes());
@@ -228,18 +211,12 @@ pub struct OggPageWriter {
 impl OggPageWriter {
     /// A writer for the logical bitstream `serial`, next page sequence number 0.
     pub fn new(serial: u32) -> OggPageWriter {
-        OggPageWriter {
-            serial,
-            sequence: 0,
-        }
+        OggPageWriter { serial, sequence: 0 }
     }
 
     /// A writer that resumes a stream: the next page gets sequence number `next_sequence`.
     pub fn resume(serial: u32, next_sequence: u32) -> OggPageWriter {
-        OggPageWriter {
-            serial,
-            sequence: next_sequence,
-        }
+        OggPageWriter { serial, sequence: next_sequence }
     }
 
     /// The bitstream serial number written on every page.
@@ -281,10 +258,7 @@ impl OggPageWriter {
             self.sequence = self.sequence.wrapping_add(1);
             return Ok(1);
         }
-        let segments: usize = packets
-            .iter()
-            .map(|p| lacing_segments(p.as_ref().len()))
-            .sum();
+        let segments: usize = packets.iter().map(|p| lacing_segments(p.as_ref().len())).sum();
         if packets.len() > 1 && segments > MAX_PAGE_SEGMENTS {
             return Err(RecordError::PageOverflow { segments });
         }
@@ -400,11 +374,7 @@ mod tests {
         ] {
             let mut w = OggPageWriter::new(7);
             let mut out = Vec::new();
-            assert_eq!(
-                w.write_page(&mut out, &[vec![0xAB; len]], 5, PageFlags::NONE)
-                    .unwrap(),
-                1
-            );
+            assert_eq!(w.write_page(&mut out, &[vec![0xAB; len]], 5, PageFlags::NONE).unwrap(), 1);
             let ps = pages(&out);
             assert_eq!(ps[0].segment_table(), &want[..], "len {len}");
             assert_eq!(ps[0].body().len(), len);
@@ -416,20 +386,12 @@ mod tests {
     fn header_fields_round_trip() {
         let mut w = OggPageWriter::resume(0xDEAD_BEEF, 41);
         let mut out = Vec::new();
-        w.write_page(
-            &mut out,
-            &[&b"abc"[..], &b"de"[..]],
-            0x0102_0304_0506_0708,
-            PageFlags::BOS | PageFlags::EOS,
-        )
-        .unwrap();
+        w.write_page(&mut out, &[&b"abc"[..], &b"de"[..]], 0x0102_0304_0506_0708, PageFlags::BOS | PageFlags::EOS)
+            .unwrap();
         assert_eq!(&out[..6], b"OggS\x00\x06");
         let (p, n) = OggPage::parse(&out).unwrap();
         assert_eq!(n, out.len());
-        assert_eq!(
-            (p.serial(), p.sequence(), p.granule()),
-            (0xDEAD_BEEF, 41, 0x0102_0304_0506_0708)
-        );
+        assert_eq!((p.serial(), p.sequence(), p.granule()), (0xDEAD_BEEF, 41, 0x0102_0304_0506_0708));
         assert!(p.is_bos() && p.is_eos() && !p.is_continued());
         assert_eq!(w.next_sequence(), 42);
         let parts: Vec<_> = p.parts().map(|x| (x.data, x.complete)).collect();
@@ -443,11 +405,7 @@ mod tests {
         let big: Vec<u8> = (0..255 * 255 + 300).map(|i| (i % 251) as u8).collect();
         let mut w = OggPageWriter::new(1);
         let mut out = Vec::new();
-        assert_eq!(
-            w.write_page(&mut out, &[&big], 999, PageFlags::BOS | PageFlags::EOS)
-                .unwrap(),
-            2
-        );
+        assert_eq!(w.write_page(&mut out, &[&big], 999, PageFlags::BOS | PageFlags::EOS).unwrap(), 2);
         let ps = pages(&out);
         assert_eq!(ps[0].granule(), GRANULE_NONE);
         assert_eq!(ps[0].granule_known(), None);
@@ -482,22 +440,11 @@ mod tests {
         let pk: Vec<Vec<u8>> = (0..100).map(|i| vec![i as u8; 600]).collect();
         let mut w = OggPageWriter::new(3);
         let mut out = Vec::new();
-        let n = w.write_packets(
-            &mut out,
-            &pk,
-            |i| 312 + 960 * (i as u64 + 1),
-            PageFlags::EOS,
-        );
+        let n = w.write_packets(&mut out, &pk, |i| 312 + 960 * (i as u64 + 1), PageFlags::EOS);
         assert_eq!(n, 2);
         let ps = pages(&out);
-        assert_eq!(
-            (ps[0].completed_packets(), ps[0].granule()),
-            (85, 312 + 960 * 85)
-        );
-        assert_eq!(
-            (ps[1].completed_packets(), ps[1].granule()),
-            (15, 312 + 960 * 100)
-        );
+        assert_eq!((ps[0].completed_packets(), ps[0].granule()), (85, 312 + 960 * 85));
+        assert_eq!((ps[1].completed_packets(), ps[1].granule()), (15, 312 + 960 * 100));
         assert!(!ps[0].is_eos() && ps[1].is_eos() && !ps[1].is_continued());
         let mut too_many = Vec::new();
         assert_eq!(
@@ -511,8 +458,7 @@ mod tests {
     fn empty_page() {
         let mut w = OggPageWriter::new(9);
         let mut out = Vec::new();
-        w.write_page::<&[u8]>(&mut out, &[], 48312, PageFlags::EOS)
-            .unwrap();
+        w.write_page::<&[u8]>(&mut out, &[], 48312, PageFlags::EOS).unwrap();
         let (p, n) = OggPage::parse(&out).unwrap();
         assert_eq!((n, p.granule(), p.parts().count()), (27, 48312, 0));
         assert!(p.is_eos());
@@ -522,8 +468,7 @@ mod tests {
     fn patch_sets_eos_and_keeps_crc_valid() {
         let mut w = OggPageWriter::new(9);
         let mut out = Vec::new();
-        w.write_page(&mut out, &[b"xyz"], 960, PageFlags::NONE)
-            .unwrap();
+        w.write_page(&mut out, &[b"xyz"], 960, PageFlags::NONE).unwrap();
         patch_page(&mut out, PageFlags::EOS, 900).unwrap();
         let (p, _) = OggPage::parse(&out).unwrap();
         assert!(p.is_eos());

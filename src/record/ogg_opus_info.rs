@@ -207,12 +207,7 @@ impl OggOpusInfo {
     /// [`read_ogg_opus`](super::read_ogg_opus)): a borrow of `file` when the packet lies
     /// on one page, else assembled in `scratch`.
     /// Ranges outside `file` (a different input) yield an empty or partial packet.
-    pub fn packet_data<'b>(
-        &self,
-        packet: &AudioPacket,
-        file: &'b [u8],
-        scratch: &'b mut Vec<u8>,
-    ) -> &'b [u8] {
+    pub fn packet_data<'b>(&self, packet: &AudioPacket, file: &'b [u8], scratch: &'b mut Vec<u8>) -> &'b [u8] {
         match self.packet_ranges(packet) {
             [one] => file.get(one.clone()).unwrap_or(&[]),
             many => {
@@ -227,35 +222,23 @@ impl OggOpusInfo {
 
     /// The audio packets' bytes from `file`, borrowed unless a packet spans pages.
     pub fn packet_iter<'s>(&'s self, file: &'s [u8]) -> impl Iterator<Item = Cow<'s, [u8]>> + 's {
-        self.packets
-            .iter()
-            .map(move |p| match self.packet_ranges(p) {
-                [one] => Cow::Borrowed(file.get(one.clone()).unwrap_or(&[])),
-                many => Cow::Owned(
-                    many.iter()
-                        .flat_map(|r| file.get(r.clone()).unwrap_or(&[]).iter().copied())
-                        .collect(),
-                ),
-            })
+        self.packets.iter().map(move |p| match self.packet_ranges(p) {
+            [one] => Cow::Borrowed(file.get(one.clone()).unwrap_or(&[])),
+            many => Cow::Owned(many.iter().flat_map(|r| file.get(r.clone()).unwrap_or(&[]).iter().copied()).collect()),
+        })
     }
 
     /// (last granule position − pre-skip) / 48 kHz, the play time the file announces
     /// (RFC 7845 §4); zero without audio pages.
     pub fn duration(&self) -> Duration {
-        let samples = self
-            .last_granule
-            .unwrap_or(0)
-            .saturating_sub(u64::from(self.head.pre_skip));
+        let samples = self.last_granule.unwrap_or(0).saturating_sub(u64::from(self.head.pre_skip));
         samples_to_duration(samples)
     }
 
     /// Samples per channel at 48 kHz a decoder outputs after pre-skip and end trimming:
     /// last granule − start offset − pre-skip (RFC 7845 §4.2–4.5), saturating at 0.
     pub fn decoded_samples(&self) -> u64 {
-        self.last_granule
-            .unwrap_or(0)
-            .saturating_sub(self.start_offset)
-            .saturating_sub(u64::from(self.head.pre_skip))
+        self.last_granule.unwrap_or(0).saturating_sub(self.start_offset).saturating_sub(u64::from(self.head.pre_skip))
     }
 
     /// A complete, conformant stream: no issue, no CRC failure, garbage, truncated tail,

@@ -7,9 +7,7 @@ use super::RecordError;
 /// Offset of the first [`CAPTURE_PATTERN`] in `bytes`, if any (resynchronisation after
 /// garbage, RFC 3533 §6 "capture pattern").
 pub fn find_capture(bytes: &[u8]) -> Option<usize> {
-    bytes
-        .windows(CAPTURE_PATTERN.len())
-        .position(|w| w == CAPTURE_PATTERN)
+    bytes.windows(CAPTURE_PATTERN.len()).position(|w| w == CAPTURE_PATTERN)
 }
 
 /// One page of an Ogg stream, borrowed from the input (RFC 3533 §6).
@@ -32,11 +30,7 @@ impl<'a> OggPage<'a> {
         let (page, len) = Self::parse_ignoring_crc(bytes)?;
         let computed = page_crc(page.bytes);
         if computed != page.stored_crc() {
-            return Err(RecordError::OggCrc {
-                stored: page.stored_crc(),
-                computed,
-                page_len: len,
-            });
+            return Err(RecordError::OggCrc { stored: page.stored_crc(), computed, page_len: len });
         }
         Ok((page, len))
     }
@@ -49,39 +43,21 @@ impl<'a> OggPage<'a> {
             return Err(RecordError::OggCapturePattern);
         }
         if bytes.len() < PAGE_HEADER_LEN {
-            return Err(RecordError::OggTruncated {
-                needed: PAGE_HEADER_LEN,
-                available: bytes.len(),
-            });
+            return Err(RecordError::OggTruncated { needed: PAGE_HEADER_LEN, available: bytes.len() });
         }
         if bytes[4] != 0 {
             return Err(RecordError::OggVersion(bytes[4]));
         }
         let header_len = PAGE_HEADER_LEN + usize::from(bytes[26]);
         if bytes.len() < header_len {
-            return Err(RecordError::OggTruncated {
-                needed: header_len,
-                available: bytes.len(),
-            });
+            return Err(RecordError::OggTruncated { needed: header_len, available: bytes.len() });
         }
-        let body_len: usize = bytes[PAGE_HEADER_LEN..header_len]
-            .iter()
-            .map(|&v| usize::from(v))
-            .sum();
+        let body_len: usize = bytes[PAGE_HEADER_LEN..header_len].iter().map(|&v| usize::from(v)).sum();
         let len = header_len + body_len;
         if bytes.len() < len {
-            return Err(RecordError::OggTruncated {
-                needed: len,
-                available: bytes.len(),
-            });
+            return Err(RecordError::OggTruncated { needed: len, available: bytes.len() });
         }
-        Ok((
-            OggPage {
-                bytes: &bytes[..len],
-                header_len,
-            },
-            len,
-        ))
+        Ok((OggPage { bytes: &bytes[..len], header_len }, len))
     }
 
     /// Whether the stored CRC matches the page (RFC 3533 §6).
@@ -150,13 +126,7 @@ impl<'a> OggPage<'a> {
     }
     /// The packet pieces on this page, in order.
     pub fn parts(&self) -> PacketParts<'a> {
-        PacketParts {
-            lacing: self.segment_table(),
-            body: self.body(),
-            seg: 0,
-            pos: 0,
-            continued: self.is_continued(),
-        }
+        PacketParts { lacing: self.segment_table(), body: self.body(), seg: 0, pos: 0, continued: self.is_continued() }
     }
 
     fn field<const N: usize>(&self, at: usize) -> [u8; N] {
@@ -209,12 +179,7 @@ impl<'a> Iterator for PacketParts<'a> {
         }
         let continues_previous = std::mem::replace(&mut self.continued, false) && start == 0;
         // Invariant: OggPage::parse checked that the lacing values sum to body.len().
-        Some(PacketPart {
-            data: &self.body[start..self.pos],
-            body_offset: start,
-            continues_previous,
-            complete,
-        })
+        Some(PacketPart { data: &self.body[start..self.pos], body_offset: start, continues_previous, complete })
     }
 }
 
@@ -227,8 +192,7 @@ mod tests {
     fn parse_errors_are_values() {
         let mut w = OggPageWriter::new(9);
         let mut out = Vec::new();
-        w.write_page(&mut out, &[vec![5u8; 300]], 1, PageFlags::BOS)
-            .unwrap();
+        w.write_page(&mut out, &[vec![5u8; 300]], 1, PageFlags::BOS).unwrap();
         for cut in 0..out.len() {
             match OggPage::parse(&out[..cut]) {
                 Err(RecordError::OggTruncated { needed, available }) => {
@@ -241,9 +205,7 @@ mod tests {
         let mut bad = out.clone();
         bad[100] ^= 1;
         let crc_err = OggPage::parse(&bad);
-        assert!(
-            matches!(crc_err, Err(RecordError::OggCrc { page_len, .. }) if page_len == out.len())
-        );
+        assert!(matches!(crc_err, Err(RecordError::OggCrc { page_len, .. }) if page_len == out.len()));
         assert!(!OggPage::parse_ignoring_crc(&bad).unwrap().0.crc_is_valid());
         bad = out.clone();
         bad[4] = 1;
@@ -258,16 +220,7 @@ mod tests {
         // here), then a 3-byte packet.
         let mut out = Vec::new();
         let body: Vec<u8> = (0..268u32).map(|i| i as u8).collect();
-        crate::record::ogg::push_page(
-            &mut out,
-            PageFlags::CONTINUED,
-            7,
-            1,
-            2,
-            &[255, 10, 3],
-            &body,
-        )
-        .unwrap();
+        crate::record::ogg::push_page(&mut out, PageFlags::CONTINUED, 7, 1, 2, &[255, 10, 3], &body).unwrap();
         let (p, _) = OggPage::parse(&out).unwrap();
         let parts: Vec<_> = p.parts().collect();
         assert_eq!(parts.len(), 2);

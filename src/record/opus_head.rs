@@ -61,11 +61,7 @@ impl OpusHead {
     /// reports it as `OPUS_GET_LOOKAHEAD`, 312 for 48 kHz VoIP/audio modes).
     ///
     /// Errors: [`RecordError::InvalidOpusHead`] when `channels` is not 1 or 2.
-    pub fn new(
-        channels: u8,
-        pre_skip: u16,
-        input_sample_rate: u32,
-    ) -> Result<OpusHead, RecordError> {
+    pub fn new(channels: u8, pre_skip: u16, input_sample_rate: u32) -> Result<OpusHead, RecordError> {
         let head = OpusHead {
             version: 1,
             channels,
@@ -94,8 +90,7 @@ impl OpusHead {
         coupled_count: u8,
         mapping: &[u8],
     ) -> Result<OpusHead, RecordError> {
-        let channels =
-            u8::try_from(mapping.len()).map_err(|_| head_err("more than 255 channels"))?;
+        let channels = u8::try_from(mapping.len()).map_err(|_| head_err("more than 255 channels"))?;
         let head = OpusHead {
             version: 1,
             channels,
@@ -122,9 +117,7 @@ impl OpusHead {
     /// mapping entry below streams + coupled or 255.
     pub fn validate(&self) -> Result<(), RecordError> {
         if self.version >> 4 != 0 {
-            return Err(head_err(
-                "incompatible major version (upper four bits not 0)",
-            ));
+            return Err(head_err("incompatible major version (upper four bits not 0)"));
         }
         if self.channels == 0 {
             return Err(head_err("channel count is 0"));
@@ -139,9 +132,7 @@ impl OpusHead {
             return Err(head_err("mapping family 1 allows 1 to 8 channels"));
         }
         if self.mapping.len() != usize::from(self.channels) {
-            return Err(head_err(
-                "channel mapping table length differs from channel count",
-            ));
+            return Err(head_err("channel mapping table length differs from channel count"));
         }
         if self.stream_count == 0 {
             return Err(head_err("stream count is 0"));
@@ -153,11 +144,7 @@ impl OpusHead {
         if decoded > 255 {
             return Err(head_err("stream count plus coupled count exceeds 255"));
         }
-        if self
-            .mapping
-            .iter()
-            .any(|&m| m != 255 && usize::from(m) >= decoded)
-        {
+        if self.mapping.iter().any(|&m| m != 255 && usize::from(m) >= decoded) {
             return Err(head_err("channel mapping entry out of range"));
         }
         Ok(())
@@ -238,10 +225,7 @@ pub struct OpusTags {
 fn read_string(packet: &[u8], at: &mut usize, what: &'static str) -> Result<String, RecordError> {
     let len = read_u32(packet, at, what)?;
     let len = usize::try_from(len).map_err(|_| tags_err(what))?;
-    let end = at
-        .checked_add(len)
-        .filter(|&e| e <= packet.len())
-        .ok_or_else(|| tags_err(what))?;
+    let end = at.checked_add(len).filter(|&e| e <= packet.len()).ok_or_else(|| tags_err(what))?;
     let s = std::str::from_utf8(&packet[*at..end]).map_err(|_| tags_err("string is not UTF-8"))?;
     *at = end;
     Ok(s.to_owned())
@@ -263,10 +247,7 @@ fn push_string(out: &mut Vec<u8>, s: &str) -> Result<(), RecordError> {
 impl OpusTags {
     /// Tags with a vendor string and no comments.
     pub fn new(vendor: impl Into<String>) -> OpusTags {
-        OpusTags {
-            vendor: vendor.into(),
-            comments: Vec::new(),
-        }
+        OpusTags { vendor: vendor.into(), comments: Vec::new() }
     }
 
     /// Adds the comment `key=value` (RFC 7845 §5.2.1).
@@ -290,8 +271,7 @@ impl OpusTags {
     pub fn write_to(&self, out: &mut Vec<u8>) -> Result<(), RecordError> {
         out.extend_from_slice(&OPUS_TAGS_MAGIC);
         push_string(out, &self.vendor)?;
-        let n =
-            u32::try_from(self.comments.len()).map_err(|_| tags_err("more than 2^32 comments"))?;
+        let n = u32::try_from(self.comments.len()).map_err(|_| tags_err("more than 2^32 comments"))?;
         out.extend_from_slice(&n.to_le_bytes());
         for c in &self.comments {
             push_string(out, c)?;
@@ -301,9 +281,8 @@ impl OpusTags {
 
     /// The comment header packet (RFC 7845 §5.2); errors as for [`write_to`](Self::write_to).
     pub fn to_bytes(&self) -> Result<Vec<u8>, RecordError> {
-        let mut v = Vec::with_capacity(
-            16 + self.vendor.len() + self.comments.iter().map(|c| 4 + c.len()).sum::<usize>(),
-        );
+        let mut v =
+            Vec::with_capacity(16 + self.vendor.len() + self.comments.iter().map(|c| 4 + c.len()).sum::<usize>());
         self.write_to(&mut v)?;
         Ok(v)
     }
@@ -330,11 +309,7 @@ impl OpusTags {
             .ok_or_else(|| tags_err("comment count exceeds packet size"))?;
         let mut comments = Vec::with_capacity(count);
         for _ in 0..count {
-            comments.push(read_string(
-                packet,
-                &mut at,
-                "comment runs past the packet",
-            )?);
+            comments.push(read_string(packet, &mut at, "comment runs past the packet")?);
         }
         Ok(OpusTags { vendor, comments })
     }
@@ -351,10 +326,7 @@ mod tests {
         let b = h.to_bytes();
         assert_eq!(b.len(), 19);
         assert_eq!(&b[..8], b"OpusHead");
-        assert_eq!(
-            &b[8..],
-            &[1, 2, 0x38, 0x01, 0x80, 0xBB, 0, 0, 0x00, 0xFF, 0]
-        );
+        assert_eq!(&b[8..], &[1, 2, 0x38, 0x01, 0x80, 0xBB, 0, 0, 0x00, 0xFF, 0]);
         let p = OpusHead::parse(&b).unwrap();
         assert_eq!(p, h);
         assert_eq!((p.stream_count, p.coupled_count), (1, 1));
@@ -369,31 +341,20 @@ mod tests {
         assert_eq!(&b[18..], &[1, 2, 1, 0, 2, 1]);
         assert_eq!(OpusHead::parse(&b).unwrap(), h);
         let h = OpusHead::with_mapping(255, 0, 0, 3, 0, &[0, 1, 255]).unwrap();
-        assert_eq!(
-            OpusHead::parse(&h.to_bytes()).unwrap().mapping,
-            vec![0, 1, 255]
-        );
+        assert_eq!(OpusHead::parse(&h.to_bytes()).unwrap().mapping, vec![0, 1, 255]);
     }
 
     #[test]
     fn head_rule_violations() {
         assert!(OpusHead::new(0, 0, 0).is_err());
         assert!(OpusHead::new(3, 0, 0).is_err());
-        assert_eq!(
-            OpusHead::with_mapping(1, 0, 0, 0, 0, &[0]),
-            Err(head_err("stream count is 0"))
-        );
+        assert_eq!(OpusHead::with_mapping(1, 0, 0, 0, 0, &[0]), Err(head_err("stream count is 0")));
         assert!(OpusHead::with_mapping(1, 0, 0, 1, 2, &[0]).is_err());
         assert!(OpusHead::with_mapping(1, 0, 0, 1, 0, &[1]).is_err());
         assert!(OpusHead::with_mapping(1, 0, 0, 9, 0, &[0; 9]).is_err());
         let mut b = OpusHead::new(1, 312, 0).unwrap().to_bytes();
         b[8] = 0x10;
-        assert_eq!(
-            OpusHead::parse(&b),
-            Err(head_err(
-                "incompatible major version (upper four bits not 0)"
-            ))
-        );
+        assert_eq!(OpusHead::parse(&b), Err(head_err("incompatible major version (upper four bits not 0)")));
         b[8] = 0x0F; // a compatible minor version
         assert_eq!(OpusHead::parse(&b).unwrap().version, 15);
         b[9] = 0;
@@ -402,17 +363,9 @@ mod tests {
 
     #[test]
     fn head_truncations_are_errors() {
-        let b = OpusHead::with_mapping(1, 312, 48000, 2, 1, &[0, 2, 1])
-            .unwrap()
-            .to_bytes();
+        let b = OpusHead::with_mapping(1, 312, 48000, 2, 1, &[0, 2, 1]).unwrap().to_bytes();
         for cut in 0..b.len() {
-            assert!(
-                matches!(
-                    OpusHead::parse(&b[..cut]),
-                    Err(RecordError::InvalidOpusHead(_))
-                ),
-                "cut {cut}"
-            );
+            assert!(matches!(OpusHead::parse(&b[..cut]), Err(RecordError::InvalidOpusHead(_))), "cut {cut}");
         }
     }
 
@@ -441,20 +394,11 @@ mod tests {
         t.push("A", "b");
         let b = t.to_bytes().unwrap();
         for cut in 0..b.len() {
-            assert!(
-                matches!(
-                    OpusTags::parse(&b[..cut]),
-                    Err(RecordError::InvalidOpusTags(_))
-                ),
-                "cut {cut}"
-            );
+            assert!(matches!(OpusTags::parse(&b[..cut]), Err(RecordError::InvalidOpusTags(_))), "cut {cut}");
         }
         let mut huge = b.clone();
         huge[13..17].copy_from_slice(&u32::MAX.to_le_bytes()); // comment count
-        assert_eq!(
-            OpusTags::parse(&huge),
-            Err(tags_err("comment count exceeds packet size"))
-        );
+        assert_eq!(OpusTags::parse(&huge), Err(tags_err("comment count exceeds packet size")));
         let mut bad = b.clone();
         bad[12] = 0xFF; // vendor "v" -> invalid UTF-8
         assert_eq!(OpusTags::parse(&bad), Err(tags_err("string is not UTF-8")));

@@ -39,12 +39,7 @@ struct Stream {
 impl Stream {
     fn note(&mut self, issue: OggOpusIssue) {
         let d = std::mem::discriminant(&issue);
-        if !self
-            .info
-            .issues
-            .iter()
-            .any(|i| std::mem::discriminant(i) == d)
-        {
+        if !self.info.issues.iter().any(|i| std::mem::discriminant(i) == d) {
             self.info.issues.push(issue);
         }
     }
@@ -65,10 +60,8 @@ impl Stream {
         self.info.pages += 1;
         if !first && page.sequence() != self.next_sequence {
             if self.info.first_sequence_gap.is_none() {
-                self.info.first_sequence_gap = Some(SequenceGap {
-                    expected: self.next_sequence,
-                    found: page.sequence(),
-                });
+                self.info.first_sequence_gap =
+                    Some(SequenceGap { expected: self.next_sequence, found: page.sequence() });
             }
             self.info.sequence_contiguous = false;
             self.drop_partial();
@@ -163,14 +156,8 @@ impl Stream {
         let end = self.info.ranges.len();
         // Ranges beyond u32::MAX pieces cannot occur: each piece is at least one
         // lacing value and inputs are bounded by memory; clamp rather than panic.
-        let pieces =
-            u32::try_from(begin).unwrap_or(u32::MAX)..u32::try_from(end).unwrap_or(u32::MAX);
-        self.info.packets.push(AudioPacket {
-            samples,
-            page_sequence,
-            granule_end: None,
-            pieces,
-        });
+        let pieces = u32::try_from(begin).unwrap_or(u32::MAX)..u32::try_from(end).unwrap_or(u32::MAX);
+        self.info.packets.push(AudioPacket { samples, page_sequence, granule_end: None, pieces });
         samples
     }
 
@@ -178,9 +165,7 @@ impl Stream {
     /// `first_audio..` end.
     fn audio_page(&mut self, page: &OggPage<'_>, first_audio: usize, samples: u64) {
         let Some(granule) = page.granule_known() else {
-            self.note(OggOpusIssue::MissingGranule {
-                sequence: page.sequence(),
-            });
+            self.note(OggOpusIssue::MissingGranule { sequence: page.sequence() });
             self.prev_granule = None;
             return;
         };
@@ -199,25 +184,15 @@ impl Stream {
             if page.is_eos() && granule < expected {
                 self.info.end_trim = expected - granule;
                 if granule < prev {
-                    self.note(OggOpusIssue::EndTrimBeyondPage {
-                        granule,
-                        previous: prev,
-                    });
+                    self.note(OggOpusIssue::EndTrimBeyondPage { granule, previous: prev });
                 }
             } else if granule != expected {
                 self.info.granule_mismatches += 1;
-                self.note(OggOpusIssue::GranuleMismatch {
-                    sequence: page.sequence(),
-                    granule,
-                    expected,
-                });
+                self.note(OggOpusIssue::GranuleMismatch { sequence: page.sequence(), granule, expected });
             }
         }
         if page.is_eos() && self.info.end_trim > u64::from(last_packet) {
-            self.note(OggOpusIssue::EndTrimExceedsLastPacket {
-                trimmed: self.info.end_trim,
-                last_packet,
-            });
+            self.note(OggOpusIssue::EndTrimExceedsLastPacket { trimmed: self.info.end_trim, last_packet });
         }
         self.prev_granule = Some(granule);
         self.info.last_granule = Some(granule);
@@ -251,10 +226,7 @@ pub fn read_ogg_opus(bytes: &[u8]) -> Result<OggOpusInfo, RecordError> {
         let Some(rel) = find_capture(&bytes[pos..]) else {
             // A page cut within its first 3 bytes leaves a prefix of "OggS".
             let rest = &bytes[pos..];
-            let k = (1..CAPTURE_PATTERN.len())
-                .rev()
-                .find(|&k| rest.ends_with(&CAPTURE_PATTERN[..k]))
-                .unwrap_or(0);
+            let k = (1..CAPTURE_PATTERN.len()).rev().find(|&k| rest.ends_with(&CAPTURE_PATTERN[..k])).unwrap_or(0);
             garbage += rest.len() - k;
             tail = k;
             break;
@@ -294,10 +266,7 @@ pub fn read_ogg_opus(bytes: &[u8]) -> Result<OggOpusInfo, RecordError> {
                 }
             }
         }
-        last_is_our_eos = page.is_eos()
-            && stream
-                .as_ref()
-                .is_some_and(|s| s.info.serial == page.serial());
+        last_is_our_eos = page.is_eos() && stream.as_ref().is_some_and(|s| s.info.serial == page.serial());
     }
     let Some(mut s) = stream else {
         return Err(if pages_seen == 0 {
@@ -313,11 +282,7 @@ pub fn read_ogg_opus(bytes: &[u8]) -> Result<OggOpusInfo, RecordError> {
         s.note(OggOpusIssue::MissingOpusTags);
     }
     if let Some(g) = s.info.last_granule {
-        if g < s
-            .info
-            .start_offset
-            .saturating_add(u64::from(s.info.head.pre_skip))
-        {
+        if g < s.info.start_offset.saturating_add(u64::from(s.info.head.pre_skip)) {
             s.note(OggOpusIssue::PreSkipBeyondEnd);
         }
     }
@@ -366,13 +331,8 @@ mod tests {
         let mut out = Vec::new();
         headers(&mut w, &mut out);
         for k in 0..pages {
-            let f = if k + 1 == pages {
-                PageFlags::EOS
-            } else {
-                PageFlags::NONE
-            };
-            w.write_page(&mut out, &[PKT, PKT], 1920 * (k as u64 + 1), f)
-                .unwrap();
+            let f = if k + 1 == pages { PageFlags::EOS } else { PageFlags::NONE };
+            w.write_page(&mut out, &[PKT, PKT], 1920 * (k as u64 + 1), f).unwrap();
         }
         out
     }
@@ -382,10 +342,7 @@ mod tests {
         let b = stream(3);
         let info = read_ogg_opus(&b).unwrap();
         assert!(info.is_conformant(), "{info:?}");
-        assert_eq!(
-            (info.pages, info.audio_packets(), info.total_samples),
-            (5, 6, 5760)
-        );
+        assert_eq!((info.pages, info.audio_packets(), info.total_samples), (5, 6, 5760));
         assert_eq!(info.last_granule, Some(5760));
         assert_eq!(info.decoded_samples(), 5760 - 312);
         let ends: Vec<_> = info.packets().iter().map(|p| p.granule_end).collect();
@@ -419,15 +376,12 @@ mod tests {
         let mut b = Vec::new();
         let head = OpusHead::new(1, 0, 0).unwrap().to_bytes();
         let tags = OpusTags::new("t").to_bytes().unwrap();
-        w.write_page(&mut b, &[head, tags], 0, PageFlags::BOS)
-            .unwrap();
+        w.write_page(&mut b, &[head, tags], 0, PageFlags::BOS).unwrap();
         w.write_page(&mut b, &[PKT], 960, PageFlags::NONE).unwrap();
-        w.write_page(&mut b, &[PKT], GRANULE_NONE, PageFlags::NONE)
-            .unwrap();
+        w.write_page(&mut b, &[PKT], GRANULE_NONE, PageFlags::NONE).unwrap();
         w.write_page(&mut b, &[PKT], 5000, PageFlags::NONE).unwrap();
         w.write_page(&mut b, &[PKT], 7000, PageFlags::NONE).unwrap();
-        w.write_page(&mut b, &[&PKT[..], &[]], 7960, PageFlags::EOS)
-            .unwrap();
+        w.write_page(&mut b, &[&PKT[..], &[]], 7960, PageFlags::EOS).unwrap();
         w.write_page(&mut b, &[PKT], 9999, PageFlags::NONE).unwrap();
         let info = read_ogg_opus(&b).unwrap();
         assert_eq!(info.tags.as_ref().map(|t| t.vendor.as_str()), Some("t"));
@@ -436,21 +390,10 @@ mod tests {
             vec![
                 OggOpusIssue::HeadPageNotAlone,
                 OggOpusIssue::MissingGranule { sequence: 2 },
-                OggOpusIssue::GranuleMismatch {
-                    sequence: 4,
-                    granule: 7000,
-                    expected: 5960
-                },
+                OggOpusIssue::GranuleMismatch { sequence: 4, granule: 7000, expected: 5960 },
             ]
         );
-        assert_eq!(
-            (
-                info.malformed_packets,
-                info.pages_after_eos,
-                info.granule_mismatches
-            ),
-            (1, 1, 1)
-        );
+        assert_eq!((info.malformed_packets, info.pages_after_eos, info.granule_mismatches), (1, 1, 1));
         assert_eq!((info.audio_packets(), info.last_granule), (6, Some(7960)));
         assert!(!info.eos_on_last_page);
     }
@@ -462,19 +405,9 @@ mod tests {
         let head = OpusHead::new(2, 312, 0).unwrap().to_bytes();
         w.write_page(&mut b, &[head], 0, PageFlags::BOS).unwrap();
         let tags = OpusTags::new("t").to_bytes().unwrap();
-        w.write_page(&mut b, &[&tags[..], &PKT], 960, PageFlags::NONE)
-            .unwrap();
+        w.write_page(&mut b, &[&tags[..], &PKT], 960, PageFlags::NONE).unwrap();
         // Sequence 3 is missing; page 4 starts with the end of a packet we never saw.
-        push_page(
-            &mut b,
-            PageFlags::CONTINUED,
-            5,
-            5,
-            3 + 1,
-            &[5, 3],
-            &[1, 2, 3, 4, 5, 8, 9, 9],
-        )
-        .unwrap();
+        push_page(&mut b, PageFlags::CONTINUED, 5, 5, 3 + 1, &[5, 3], &[1, 2, 3, 4, 5, 8, 9, 9]).unwrap();
         let info = read_ogg_opus(&b).unwrap();
         assert_eq!(
             info.issues,
@@ -486,43 +419,21 @@ mod tests {
                 OggOpusIssue::PreSkipBeyondEnd,
             ]
         );
-        assert_eq!(
-            info.first_sequence_gap,
-            Some(SequenceGap {
-                expected: 2,
-                found: 4
-            })
-        );
+        assert_eq!(info.first_sequence_gap, Some(SequenceGap { expected: 2, found: 4 }));
         assert_eq!((info.dropped_packets, info.audio_packets()), (1, 2));
     }
 
     #[test]
     fn errors_for_non_opus_input() {
-        assert_eq!(
-            read_ogg_opus(b"").unwrap_err(),
-            RecordError::NoOggPage { crc_failures: 0 }
-        );
+        assert_eq!(read_ogg_opus(b"").unwrap_err(), RecordError::NoOggPage { crc_failures: 0 });
         let mut b = Vec::new();
-        OggPageWriter::new(1)
-            .write_page(&mut b, &[b"fLaC-ish"], 0, PageFlags::BOS)
-            .unwrap();
-        assert_eq!(
-            read_ogg_opus(&b).unwrap_err(),
-            RecordError::NotOggOpus { crc_failures: 0 }
-        );
+        OggPageWriter::new(1).write_page(&mut b, &[b"fLaC-ish"], 0, PageFlags::BOS).unwrap();
+        assert_eq!(read_ogg_opus(&b).unwrap_err(), RecordError::NotOggOpus { crc_failures: 0 });
         let mut bad = stream(1);
         bad[30] ^= 1;
-        assert_eq!(
-            read_ogg_opus(&bad).unwrap_err(),
-            RecordError::NotOggOpus { crc_failures: 1 }
-        );
+        assert_eq!(read_ogg_opus(&bad).unwrap_err(), RecordError::NotOggOpus { crc_failures: 1 });
         let mut b = Vec::new();
-        OggPageWriter::new(1)
-            .write_page(&mut b, &[b"OpusHead\x01"], 0, PageFlags::BOS)
-            .unwrap();
-        assert!(matches!(
-            read_ogg_opus(&b),
-            Err(RecordError::InvalidOpusHead(_))
-        ));
+        OggPageWriter::new(1).write_page(&mut b, &[b"OpusHead\x01"], 0, PageFlags::BOS).unwrap();
+        assert!(matches!(read_ogg_opus(&b), Err(RecordError::InvalidOpusHead(_))));
     }
 }

@@ -124,15 +124,15 @@ impl Recorder {
             return Err(RecordError::Config(format!("recording rate {} Hz is not an Opus rate", rate.hz())));
         }
         let frame = Duration::from_millis(20);
-        let mut enc_cfg = OpusEncoderConfig::default();
-        enc_cfg.sample_rate = rate;
-        enc_cfg.channels = 2;
-        enc_cfg.application = OpusApplication::Voip;
-        enc_cfg.bitrate_bps = Some(cfg.bitrate_bps);
-        enc_cfg.complexity = cfg.complexity;
-        enc_cfg.frame = frame;
+        let enc_cfg = OpusEncoderConfig {
+            application: OpusApplication::Voip,
+            bitrate_bps: Some(cfg.bitrate_bps),
+            complexity: cfg.complexity,
+            frame,
+            ..OpusEncoderConfig::new(rate, 2)
+        };
         let encoder = OpusEncoder::new(enc_cfg).map_err(RecordError::Codec)?;
-        let pre_skip = u16::try_from(encoder.pre_skip_48k()).unwrap_or(u16::MAX);
+        let pre_skip = encoder.pre_skip_48k();
         let frame_samples = rate.samples_in(frame);
         let params = TimelineParams {
             rate,
@@ -181,7 +181,12 @@ impl Recorder {
     }
 
     /// Writes `packets` as one or more pages and queues each page separately.
-    fn emit_pages(&mut self, packets: &[&[u8]], granule_at: impl FnMut(usize) -> u64, flags: PageFlags) -> Result<(), RecordError> {
+    fn emit_pages(
+        &mut self,
+        packets: &[&[u8]],
+        granule_at: impl FnMut(usize) -> u64,
+        flags: PageFlags,
+    ) -> Result<(), RecordError> {
         let mut buf = Vec::with_capacity(packets.iter().map(|p| p.len()).sum::<usize>() + 300);
         let first_sequence = self.writer.next_sequence();
         let pages = self.writer.write_packets(&mut buf, packets, granule_at, flags);

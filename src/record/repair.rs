@@ -65,19 +65,12 @@ pub fn repair(bytes: &[u8]) -> Result<Vec<u8>, RecordError> {
     // Invariant: read_ogg_opus succeeded, so the OpusHead BOS page is complete, valid and
     // kept, and a packet (OpusHead) ends on it.
     let Some(last) = last_end else {
-        return Err(RecordError::NotOggOpus {
-            crc_failures: info.crc_failures,
-        });
+        return Err(RecordError::NotOggOpus { crc_failures: info.crc_failures });
     };
     if completed < 2 {
         // Only OpusHead survived: keep it and write a fresh OpusTags page.
         let head = page(&kept[0])?;
-        close_page(
-            &mut out,
-            &head,
-            head.flags().without(PageFlags::EOS),
-            head.granule(),
-        )?;
+        close_page(&mut out, &head, head.flags().without(PageFlags::EOS), head.granule())?;
         let tags = OpusTags::new(REPAIR_VENDOR).to_bytes()?;
         OggPageWriter::resume(head.serial(), head.sequence().wrapping_add(1)).write_page(
             &mut out,
@@ -95,12 +88,8 @@ pub fn repair(bytes: &[u8]) -> Result<Vec<u8>, RecordError> {
         Some(g) => g,
         None => {
             let seq = p.sequence();
-            let samples: u64 = info
-                .packets()
-                .iter()
-                .filter(|a| a.page_sequence == seq)
-                .map(|a| u64::from(a.samples))
-                .sum();
+            let samples: u64 =
+                info.packets().iter().filter(|a| a.page_sequence == seq).map(|a| u64::from(a.samples)).sum();
             granule_before_last.saturating_add(samples)
         }
     };
@@ -110,25 +99,12 @@ pub fn repair(bytes: &[u8]) -> Result<Vec<u8>, RecordError> {
 
 /// Appends `page` with `flags` and `granule`, its segment table cut after the last
 /// packet that ends on it, and a fresh CRC.
-fn close_page(
-    out: &mut Vec<u8>,
-    page: &OggPage<'_>,
-    flags: PageFlags,
-    granule: u64,
-) -> Result<(), RecordError> {
+fn close_page(out: &mut Vec<u8>, page: &OggPage<'_>, flags: PageFlags, granule: u64) -> Result<(), RecordError> {
     let lacing = page.segment_table();
     let cut = lacing.iter().rposition(|&v| v < 255).map_or(0, |i| i + 1);
     let body_len: usize = lacing[..cut].iter().map(|&v| usize::from(v)).sum();
     let g = if granule == GRANULE_NONE { 0 } else { granule };
-    push_page(
-        out,
-        flags,
-        g,
-        page.serial(),
-        page.sequence(),
-        &lacing[..cut],
-        &page.body()[..body_len],
-    )
+    push_page(out, flags, g, page.serial(), page.sequence(), &lacing[..cut], &page.body()[..body_len])
 }
 
 /// The pages of stream `serial` from its BOS page on, while they are complete, valid
@@ -195,11 +171,9 @@ mod tests {
         let mut w = OggPageWriter::new(9);
         let mut b = Vec::new();
         headers(&mut w, &mut b);
-        w.write_page(&mut b, &[PKT, PKT], 1920, PageFlags::NONE)
-            .unwrap();
+        w.write_page(&mut b, &[PKT, PKT], 1920, PageFlags::NONE).unwrap();
         // A faulty writer: three packets end here but the granule is -1.
-        w.write_page(&mut b, &[PKT, PKT, PKT], GRANULE_NONE, PageFlags::NONE)
-            .unwrap();
+        w.write_page(&mut b, &[PKT, PKT, PKT], GRANULE_NONE, PageFlags::NONE).unwrap();
         let fixed = repair(&b).unwrap();
         assert_eq!(fixed.len(), b.len());
         let info = read_ogg_opus(&fixed).unwrap();
@@ -213,12 +187,7 @@ mod tests {
         let mut b = Vec::new();
         headers(&mut w, &mut b);
         let big = vec![0x08u8; 100_000]; // spans 2+ pages
-        let n = w.write_packets(
-            &mut b,
-            &[&PKT[..], &big, &PKT],
-            |i| 960 * (i as u64 + 1),
-            PageFlags::EOS,
-        );
+        let n = w.write_packets(&mut b, &[&PKT[..], &big, &PKT], |i| 960 * (i as u64 + 1), PageFlags::EOS);
         assert_eq!(n, 2);
         let first_audio = {
             let (_, a) = OggPage::parse(&b).unwrap();
@@ -244,9 +213,7 @@ mod tests {
         let mut other = OggPageWriter::new(77);
         let mut b = b"garbage".to_vec();
         headers(&mut w, &mut b);
-        other
-            .write_page(&mut b, &[b"other"], 0, PageFlags::BOS)
-            .unwrap();
+        other.write_page(&mut b, &[b"other"], 0, PageFlags::BOS).unwrap();
         w.write_page(&mut b, &[PKT], 960, PageFlags::NONE).unwrap();
         let damaged_at = b.len();
         w.write_page(&mut b, &[PKT], 1920, PageFlags::NONE).unwrap();
@@ -255,10 +222,7 @@ mod tests {
         let fixed = repair(&b).unwrap();
         let info = read_ogg_opus(&fixed).unwrap();
         assert!(info.is_conformant(), "{info:?}");
-        assert_eq!(
-            (info.pages, info.other_pages, info.last_granule),
-            (3, 0, Some(960))
-        );
+        assert_eq!((info.pages, info.other_pages, info.last_granule), (3, 0, Some(960)));
         assert_eq!(info.tags.map(|t| t.vendor), Some("orig".to_owned()));
     }
 }

@@ -167,7 +167,8 @@ impl LegTimeline {
             let level = p.payload.first().copied().unwrap_or(127);
             let mut cn = ComfortNoise::new(level, u32::from(p.seq.wire()) ^ 0x9E37);
             // The CN packet covers at least one frame: comfort noise from its timestamp on.
-            let frame = if self.last_frame_len > 0 { self.last_frame_len } else { self.params.rate.samples_in(DEFAULT_PTIME) };
+            let frame =
+                if self.last_frame_len > 0 { self.last_frame_len } else { self.params.rate.samples_in(DEFAULT_PTIME) };
             // Only the part not already written (a CN packet behind the write point adds nothing).
             let fresh = (pos + frame as u64).saturating_sub(self.written_end());
             for _ in 0..fresh {

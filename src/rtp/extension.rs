@@ -63,12 +63,7 @@ impl<'a> HeaderExtension<'a> {
         } else {
             Form::Other
         };
-        ExtensionElements {
-            data: self.data,
-            pos: 0,
-            form,
-            malformed: false,
-        }
+        ExtensionElements { data: self.data, pos: 0, form, malformed: false }
     }
 }
 
@@ -173,10 +168,7 @@ mod tests {
         let x = HeaderExtension::new(ONE_BYTE_PROFILE, &d);
         assert!(x.is_one_byte() && !x.is_two_byte());
         assert_eq!(x.length_words(), 3);
-        assert_eq!(
-            ids(x),
-            vec![(1, vec![0xAB]), (2, vec![1, 2]), (3, vec![0xFF])]
-        );
+        assert_eq!(ids(x), vec![(1, vec![0xAB]), (2, vec![1, 2]), (3, vec![0xFF])]);
         let mut it = x.elements();
         assert_eq!(it.by_ref().count(), 3);
         assert!(!it.is_malformed());
@@ -187,13 +179,7 @@ mod tests {
         let d = [0x10, 0xAB, 0xF3, 0x20, 0x01, 0, 0, 0];
         let x = HeaderExtension::new(ONE_BYTE_PROFILE, &d);
         let mut it = x.elements();
-        assert_eq!(
-            it.next(),
-            Some(ExtensionElement {
-                id: 1,
-                data: &[0xAB]
-            })
-        );
+        assert_eq!(it.next(), Some(ExtensionElement { id: 1, data: &[0xAB] }));
         assert_eq!(it.next(), None);
         assert!(!it.is_malformed());
     }

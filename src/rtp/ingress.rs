@@ -57,10 +57,7 @@ impl Default for IngressConfig {
 impl IngressConfig {
     /// The defaults with `payloads` in place of the RFC 3551 static assignments.
     pub fn new(payloads: PayloadMap) -> Self {
-        IngressConfig {
-            payloads,
-            ..Self::default()
-        }
+        IngressConfig { payloads, ..Self::default() }
     }
 }
 
@@ -254,21 +251,14 @@ impl Ingress {
     /// Statistics of every stream seen, oldest first, the current one last: one
     /// entry per (SSRC, epoch). At most [`STATS_HISTORY`] finished streams are kept.
     pub fn all_stats(&self) -> impl Iterator<Item = &ReceiveStats> {
-        self.history
-            .iter()
-            .chain(self.current.iter().map(|s| &s.stats))
+        self.history.iter().chain(self.current.iter().map(|s| &s.stats))
     }
 
     /// Handles one datagram that arrived at `now` from `from`: parses it (RFC 3550
     /// §5.1), checks the source, validates and extends its numbers (App. A.1),
     /// drops duplicates, updates the statistics, and returns the packet with its
     /// payload (padding removed) copied out — or the reason it was dropped.
-    pub fn receive(
-        &mut self,
-        now: HostTime,
-        from: SocketAddr,
-        datagram: &[u8],
-    ) -> Result<MediaPacket, IngressDrop> {
+    pub fn receive(&mut self, now: HostTime, from: SocketAddr, datagram: &[u8]) -> Result<MediaPacket, IngressDrop> {
         self.counters.datagrams += 1;
         if self.config.strict_source && self.remote.is_some_and(|r| r != from) {
             self.counters.foreign_source += 1;
@@ -289,11 +279,7 @@ impl Ingress {
         let ssrc = packet.ssrc();
         let seq = packet.sequence();
         let clock_rate = self.config.payloads.clock_rate(packet.payload_type());
-        let arrival = Arrival {
-            now,
-            packet: &packet,
-            clock_rate,
-        };
+        let arrival = Arrival { now, packet: &packet, clock_rate };
 
         if let Some(stream) = self.current.as_mut().filter(|s| s.ssrc == ssrc) {
             return match stream.seq.update(seq) {
@@ -414,15 +400,11 @@ impl Stream {
             WindowCheck::TooOld => {
                 self.stats.record_too_old();
                 counters.too_old += 1;
-                Err(IngressDrop::TooOld {
-                    ssrc,
-                    seq: a.packet.sequence(),
-                })
+                Err(IngressDrop::TooOld { ssrc, seq: a.packet.sequence() })
             }
             WindowCheck::New { reordered } => {
                 let timestamp = self.ts.extend(a.packet.timestamp());
-                self.stats
-                    .record_packet(ext, timestamp, a.now, a.clock_rate, reordered);
+                self.stats.record_packet(ext, timestamp, a.now, a.clock_rate, reordered);
                 counters.accepted += 1;
                 if a.clock_rate.is_none() {
                     counters.unknown_payload_type += 1;

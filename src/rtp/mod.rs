@@ -25,15 +25,13 @@ mod seq;
 mod stats;
 mod writer;
 
-pub use extension::{
-    ExtensionElement, ExtensionElements, HeaderExtension, ONE_BYTE_PROFILE, TWO_BYTE_PROFILE,
-};
+pub use extension::{ExtensionElement, ExtensionElements, HeaderExtension, ONE_BYTE_PROFILE, TWO_BYTE_PROFILE};
 pub use ingress::{Ingress, IngressConfig, IngressCounters, IngressDrop, STATS_HISTORY};
 pub use packet::{RtpPacket, RtpParseError, FIXED_HEADER_LEN};
 pub use payload::{PayloadFormat, PayloadMap, SdpError};
 pub use seq::{
-    SeqUpdate, SequenceExtender, TimestampExtender, DEFAULT_MAX_DROPOUT, DEFAULT_MAX_MISORDER,
-    DEFAULT_MIN_SEQUENTIAL, MAX_MISORDER_LIMIT, RTP_SEQ_MOD,
+    SeqUpdate, SequenceExtender, TimestampExtender, DEFAULT_MAX_DROPOUT, DEFAULT_MAX_MISORDER, DEFAULT_MIN_SEQUENTIAL,
+    MAX_MISORDER_LIMIT, RTP_SEQ_MOD,
 };
 pub use stats::{InterarrivalJitter, ReceiveStats};
 pub use writer::{RtpHeader, RtpWriteError};

@@ -119,12 +119,7 @@ fn be_u16(data: &[u8], at: usize) -> Option<u16> {
 
 fn be_u32(data: &[u8], at: usize) -> Option<u32> {
     let b = data.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([
-        *b.first()?,
-        *b.get(1)?,
-        *b.get(2)?,
-        *b.get(3)?,
-    ]))
+    Some(u32::from_be_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?]))
 }
 
 impl<'a> RtpPacket<'a> {
@@ -148,11 +143,9 @@ impl<'a> RtpPacket<'a> {
         if (192..=223).contains(&b1) {
             return Err(RtpParseError::Rtcp { packet_type: b1 });
         }
-        let (Some(sequence), Some(timestamp), Some(ssrc)) = (
-            be_u16(datagram, 2),
-            be_u32(datagram, 4),
-            be_u32(datagram, 8),
-        ) else {
+        let (Some(sequence), Some(timestamp), Some(ssrc)) =
+            (be_u16(datagram, 2), be_u32(datagram, 4), be_u32(datagram, 8))
+        else {
             return Err(RtpParseError::TooShort { len });
         };
         let has_padding = b0 & 0x20 != 0;
@@ -160,30 +153,20 @@ impl<'a> RtpPacket<'a> {
         let csrc_count = b0 & 0x0F;
 
         let mut offset = FIXED_HEADER_LEN + 4 * usize::from(csrc_count);
-        let csrc_list =
-            datagram
-                .get(FIXED_HEADER_LEN..offset)
-                .ok_or(RtpParseError::TruncatedCsrc {
-                    csrc_count,
-                    needed: offset,
-                    len,
-                })?;
+        let csrc_list = datagram.get(FIXED_HEADER_LEN..offset).ok_or(RtpParseError::TruncatedCsrc {
+            csrc_count,
+            needed: offset,
+            len,
+        })?;
 
         let extension = if has_extension {
             let needed = offset + 4;
-            let (Some(profile), Some(words)) =
-                (be_u16(datagram, offset), be_u16(datagram, offset + 2))
-            else {
+            let (Some(profile), Some(words)) = (be_u16(datagram, offset), be_u16(datagram, offset + 2)) else {
                 return Err(RtpParseError::TruncatedExtensionHeader { needed, len });
             };
             let end = needed + 4 * usize::from(words);
-            let data = datagram
-                .get(needed..end)
-                .ok_or(RtpParseError::TruncatedExtension {
-                    words,
-                    needed: end,
-                    len,
-                })?;
+            let data =
+                datagram.get(needed..end).ok_or(RtpParseError::TruncatedExtension { words, needed: end, len })?;
             offset = end;
             Some(HeaderExtension::new(profile, data))
         } else {
@@ -198,10 +181,7 @@ impl<'a> RtpPacket<'a> {
                 _ => return Err(RtpParseError::MissingPadCount),
             };
             if pad_count == 0 || usize::from(pad_count) > available {
-                return Err(RtpParseError::BadPadding {
-                    pad_count,
-                    available,
-                });
+                return Err(RtpParseError::BadPadding { pad_count, available });
             }
             usize::from(pad_count)
         } else {
@@ -270,9 +250,7 @@ impl<'a> RtpPacket<'a> {
     /// The contributing sources (CSRC list), in header order.
     pub fn csrcs(&self) -> impl ExactSizeIterator<Item = Ssrc> + 'a {
         // `chunks_exact(4)` yields 4-byte slices only, so the indexing is in bounds.
-        self.csrc_list
-            .chunks_exact(4)
-            .map(|c| Ssrc(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        self.csrc_list.chunks_exact(4).map(|c| Ssrc(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
     }
 
     /// The `index`-th CSRC, if the list has that many.
@@ -307,9 +285,7 @@ mod tests {
     use super::*;
 
     fn header(b0: u8, b1: u8) -> Vec<u8> {
-        vec![
-            b0, b1, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44,
-        ]
+        vec![b0, b1, 0x03, 0xE8, 0x00, 0x02, 0x71, 0x00, 0x11, 0x22, 0x33, 0x44]
     }
 
     #[test]
@@ -338,43 +314,20 @@ mod tests {
 
     #[test]
     fn version_and_length_errors() {
-        assert_eq!(
-            RtpPacket::parse(&[]),
-            Err(RtpParseError::TooShort { len: 0 })
-        );
-        assert_eq!(
-            RtpPacket::parse(&[0x80]),
-            Err(RtpParseError::TooShort { len: 1 })
-        );
-        assert_eq!(
-            RtpPacket::parse(&header(0x80, 0)[..11]),
-            Err(RtpParseError::TooShort { len: 11 })
-        );
-        assert_eq!(
-            RtpPacket::parse(&header(0x40, 0)),
-            Err(RtpParseError::BadVersion { version: 1 })
-        );
-        assert_eq!(
-            RtpPacket::parse(&header(0x00, 0)),
-            Err(RtpParseError::BadVersion { version: 0 })
-        );
+        assert_eq!(RtpPacket::parse(&[]), Err(RtpParseError::TooShort { len: 0 }));
+        assert_eq!(RtpPacket::parse(&[0x80]), Err(RtpParseError::TooShort { len: 1 }));
+        assert_eq!(RtpPacket::parse(&header(0x80, 0)[..11]), Err(RtpParseError::TooShort { len: 11 }));
+        assert_eq!(RtpPacket::parse(&header(0x40, 0)), Err(RtpParseError::BadVersion { version: 1 }));
+        assert_eq!(RtpPacket::parse(&header(0x00, 0)), Err(RtpParseError::BadVersion { version: 0 }));
     }
 
     #[test]
     fn rtcp_types_are_told_apart() {
         // An 8-byte RTCP RR with no report blocks: V=2, RC=0, PT=201, length 1.
         let rr = [0x80, 201, 0x00, 0x01, 0xDE, 0xAD, 0xBE, 0xEF];
-        assert_eq!(
-            RtpPacket::parse(&rr),
-            Err(RtpParseError::Rtcp { packet_type: 201 })
-        );
+        assert_eq!(RtpPacket::parse(&rr), Err(RtpParseError::Rtcp { packet_type: 201 }));
         for pt in 72..=76u8 {
-            assert_eq!(
-                RtpPacket::parse(&header(0x80, 0x80 | pt)),
-                Err(RtpParseError::Rtcp {
-                    packet_type: 0x80 | pt
-                })
-            );
+            assert_eq!(RtpPacket::parse(&header(0x80, 0x80 | pt)), Err(RtpParseError::Rtcp { packet_type: 0x80 | pt }));
             // Without the marker these are (reserved) RTP payload types, not RTCP.
             assert!(RtpPacket::parse(&header(0x80, pt)).is_ok());
         }
@@ -388,10 +341,7 @@ mod tests {
         d.extend_from_slice(&[0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xFE, 9]);
         let p = RtpPacket::parse(&d).expect("valid");
         assert_eq!(p.csrcs().len(), 2);
-        assert_eq!(
-            p.csrcs().collect::<Vec<_>>(),
-            vec![Ssrc(1), Ssrc(0xFFFF_FFFE)]
-        );
+        assert_eq!(p.csrcs().collect::<Vec<_>>(), vec![Ssrc(1), Ssrc(0xFFFF_FFFE)]);
         assert_eq!(p.csrc(1), Some(Ssrc(0xFFFF_FFFE)));
         assert_eq!(p.csrc(2), None);
         assert_eq!(p.csrc(usize::MAX), None);
@@ -400,14 +350,7 @@ mod tests {
         // CC = 15 with only one CSRC present.
         let mut d = header(0x8F, 0);
         d.extend_from_slice(&[0, 0, 0, 1]);
-        assert_eq!(
-            RtpPacket::parse(&d),
-            Err(RtpParseError::TruncatedCsrc {
-                csrc_count: 15,
-                needed: 72,
-                len: 16
-            })
-        );
+        assert_eq!(RtpPacket::parse(&d), Err(RtpParseError::TruncatedCsrc { csrc_count: 15, needed: 72, len: 16 }));
     }
 
     #[test]
@@ -421,20 +364,10 @@ mod tests {
         assert_eq!(x.data(), &[0xAA, 0xBB, 0xCC, 0xDD]);
         assert_eq!(p.payload_offset(), 20);
         assert_eq!(p.payload(), &[0x55]);
-        assert_eq!(
-            RtpPacket::parse(&d[..15]),
-            Err(RtpParseError::TruncatedExtensionHeader {
-                needed: 16,
-                len: 15
-            })
-        );
+        assert_eq!(RtpPacket::parse(&d[..15]), Err(RtpParseError::TruncatedExtensionHeader { needed: 16, len: 15 }));
         assert_eq!(
             RtpPacket::parse(&d[..19]),
-            Err(RtpParseError::TruncatedExtension {
-                words: 1,
-                needed: 20,
-                len: 19
-            })
+            Err(RtpParseError::TruncatedExtension { words: 1, needed: 20, len: 19 })
         );
     }
 
@@ -454,13 +387,7 @@ mod tests {
         // Count larger than what follows the header, by one.
         let mut d = header(0xA0, 0);
         d.extend_from_slice(&[0, 0, 4]);
-        assert_eq!(
-            RtpPacket::parse(&d),
-            Err(RtpParseError::BadPadding {
-                pad_count: 4,
-                available: 3
-            })
-        );
+        assert_eq!(RtpPacket::parse(&d), Err(RtpParseError::BadPadding { pad_count: 4, available: 3 }));
         // Padding may not reach back into the CSRC list.
         let mut d = header(0xA1, 0);
         d.extend_from_slice(&[0, 0, 0, 4]);

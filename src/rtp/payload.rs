@@ -47,76 +47,44 @@ fn attribute_value<'l>(line: &'l str, attr: &'static str) -> Option<&'l str> {
     let line = line.trim();
     let line = line.strip_prefix("a=").unwrap_or(line);
     let (name, value) = line.split_once(':')?;
-    name.trim()
-        .eq_ignore_ascii_case(attr)
-        .then_some(value.trim())
+    name.trim().eq_ignore_ascii_case(attr).then_some(value.trim())
 }
 
 fn parse_pt(s: &str) -> Result<PayloadType, SdpError> {
-    s.parse::<u8>()
-        .ok()
-        .filter(|&pt| pt <= 127)
-        .map(PayloadType)
-        .ok_or_else(|| SdpError::BadPayloadType(s.to_owned()))
+    s.parse::<u8>().ok().filter(|&pt| pt <= 127).map(PayloadType).ok_or_else(|| SdpError::BadPayloadType(s.to_owned()))
 }
 
 impl PayloadFormat {
     /// A format without fmtp parameters.
-    pub fn new(
-        payload_type: PayloadType,
-        encoding_name: &str,
-        clock_rate: ClockRate,
-        channels: u8,
-    ) -> Self {
-        PayloadFormat {
-            payload_type,
-            encoding_name: encoding_name.to_owned(),
-            clock_rate,
-            channels,
-            fmtp: None,
-        }
+    pub fn new(payload_type: PayloadType, encoding_name: &str, clock_rate: ClockRate, channels: u8) -> Self {
+        PayloadFormat { payload_type, encoding_name: encoding_name.to_owned(), clock_rate, channels, fmtp: None }
     }
 
     /// Parses `a=rtpmap:<pt> <name>/<clock rate>[/<channels>]` (the `a=` prefix is optional),
     /// e.g. `a=rtpmap:99 opus/48000/2`. Channels default to 1.
     pub fn parse_sdp_rtpmap(line: &str) -> Result<PayloadFormat, SdpError> {
         let value = attribute_value(line, "rtpmap").ok_or(SdpError::WrongAttribute("rtpmap"))?;
-        let (pt, enc) = value
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| SdpError::MissingEncoding(value.to_owned()))?;
+        let (pt, enc) =
+            value.split_once(char::is_whitespace).ok_or_else(|| SdpError::MissingEncoding(value.to_owned()))?;
         let payload_type = parse_pt(pt)?;
         let mut parts = enc.trim().split('/');
         let name = parts.next().unwrap_or("").trim();
-        let clock = parts
-            .next()
-            .ok_or_else(|| SdpError::MissingEncoding(value.to_owned()))?
-            .trim();
+        let clock = parts.next().ok_or_else(|| SdpError::MissingEncoding(value.to_owned()))?.trim();
         if name.is_empty() {
             return Err(SdpError::MissingEncoding(value.to_owned()));
         }
-        let hz = clock
-            .parse::<u32>()
-            .ok()
-            .filter(|&hz| hz > 0)
-            .ok_or_else(|| SdpError::BadClockRate(clock.to_owned()))?;
+        let hz =
+            clock.parse::<u32>().ok().filter(|&hz| hz > 0).ok_or_else(|| SdpError::BadClockRate(clock.to_owned()))?;
         let channels = match parts.next() {
             None => 1,
-            Some(c) => c
-                .trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|&c| c > 0)
-                .ok_or_else(|| SdpError::BadChannels(c.to_owned()))?,
+            Some(c) => {
+                c.trim().parse::<u8>().ok().filter(|&c| c > 0).ok_or_else(|| SdpError::BadChannels(c.to_owned()))?
+            }
         };
         if let Some(extra) = parts.next() {
             return Err(SdpError::BadChannels(extra.to_owned()));
         }
-        Ok(PayloadFormat::new(
-            payload_type,
-            name,
-            ClockRate::new(hz),
-            channels,
-        ))
+        Ok(PayloadFormat::new(payload_type, name, ClockRate::new(hz), channels))
     }
 
     /// Parses `a=fmtp:<pt> <parameters>` (the `a=` prefix is optional) into the payload
@@ -169,9 +137,7 @@ const STATIC_AUDIO: [(u8, &str, u32, u8); 16] = [
 impl PayloadMap {
     /// An empty map.
     pub fn new() -> Self {
-        PayloadMap {
-            slots: vec![None; 128],
-        }
+        PayloadMap { slots: vec![None; 128] }
     }
 
     /// The static audio assignments of RFC 3551 table 4 (0 PCMU/8000, 3 GSM/8000,
@@ -180,12 +146,7 @@ impl PayloadMap {
     pub fn static_defaults() -> Self {
         let mut map = Self::new();
         for (pt, name, hz, ch) in STATIC_AUDIO {
-            map.put(PayloadFormat::new(
-                PayloadType(pt),
-                name,
-                ClockRate::new(hz),
-                ch,
-            ));
+            map.put(PayloadFormat::new(PayloadType(pt), name, ClockRate::new(hz), ch));
         }
         map
     }
@@ -195,15 +156,11 @@ impl PayloadMap {
         STATIC_AUDIO
             .iter()
             .find(|e| e.0 == pt.0)
-            .map(|&(pt, name, hz, ch)| {
-                PayloadFormat::new(PayloadType(pt), name, ClockRate::new(hz), ch)
-            })
+            .map(|&(pt, name, hz, ch)| PayloadFormat::new(PayloadType(pt), name, ClockRate::new(hz), ch))
     }
 
     fn put(&mut self, format: PayloadFormat) -> Option<PayloadFormat> {
-        self.slots
-            .get_mut(usize::from(format.payload_type.0))
-            .and_then(|s| s.replace(format))
+        self.slots.get_mut(usize::from(format.payload_type.0)).and_then(|s| s.replace(format))
     }
 
     /// Inserts or replaces the entry for `format.payload_type`, returning the old one.
@@ -232,8 +189,7 @@ impl PayloadMap {
     /// The first entry (lowest PT) with encoding `name` (case-insensitive) at `clock_rate`,
     /// e.g. `("telephone-event", 8000 Hz)`.
     pub fn find(&self, name: &str, clock_rate: ClockRate) -> Option<&PayloadFormat> {
-        self.iter()
-            .find(|f| f.is(name) && f.clock_rate == clock_rate)
+        self.iter().find(|f| f.is(name) && f.clock_rate == clock_rate)
     }
 
     /// Entries in payload-type order.
@@ -334,36 +290,18 @@ mod tests {
     #[test]
     fn rtpmap_lines() {
         let f = PayloadFormat::parse_sdp_rtpmap("a=rtpmap:99 opus/48000/2\r\n").expect("valid");
-        assert_eq!(
-            f,
-            PayloadFormat::new(PayloadType(99), "opus", ClockRate::new(48_000), 2)
-        );
+        assert_eq!(f, PayloadFormat::new(PayloadType(99), "opus", ClockRate::new(48_000), 2));
         let f = PayloadFormat::parse_sdp_rtpmap("rtpmap:101 telephone-event/8000").expect("valid");
-        assert_eq!(
-            (f.payload_type, f.clock_rate.hz(), f.channels),
-            (PayloadType(101), 8000, 1)
-        );
+        assert_eq!((f.payload_type, f.clock_rate.hz(), f.channels), (PayloadType(101), 8000, 1));
         assert!(f.is("TELEPHONE-EVENT"));
-        assert_eq!(
-            PayloadFormat::parse_sdp_rtpmap("a=fmtp:99 x"),
-            Err(SdpError::WrongAttribute("rtpmap"))
-        );
-        assert_eq!(
-            PayloadFormat::parse_sdp_rtpmap("a=rtpmap:128 x/8000"),
-            Err(SdpError::BadPayloadType("128".into()))
-        );
+        assert_eq!(PayloadFormat::parse_sdp_rtpmap("a=fmtp:99 x"), Err(SdpError::WrongAttribute("rtpmap")));
+        assert_eq!(PayloadFormat::parse_sdp_rtpmap("a=rtpmap:128 x/8000"), Err(SdpError::BadPayloadType("128".into())));
         assert_eq!(
             PayloadFormat::parse_sdp_rtpmap("a=rtpmap:99 opus"),
             Err(SdpError::MissingEncoding("99 opus".into()))
         );
-        assert_eq!(
-            PayloadFormat::parse_sdp_rtpmap("a=rtpmap:99 opus/0"),
-            Err(SdpError::BadClockRate("0".into()))
-        );
-        assert_eq!(
-            PayloadFormat::parse_sdp_rtpmap("a=rtpmap:99 opus/48000/0"),
-            Err(SdpError::BadChannels("0".into()))
-        );
+        assert_eq!(PayloadFormat::parse_sdp_rtpmap("a=rtpmap:99 opus/0"), Err(SdpError::BadClockRate("0".into())));
+        assert_eq!(PayloadFormat::parse_sdp_rtpmap("a=rtpmap:99 opus/48000/0"), Err(SdpError::BadChannels("0".into())));
         assert_eq!(
             PayloadFormat::parse_sdp_rtpmap("a=rtpmap:99 /8000"),
             Err(SdpError::MissingEncoding("99 /8000".into()))
@@ -376,34 +314,18 @@ mod tests {
             PayloadFormat::parse_sdp_fmtp("a=fmtp:111 minptime=10;useinbandfec=1"),
             Ok((PayloadType(111), "minptime=10;useinbandfec=1".to_owned()))
         );
-        assert_eq!(
-            PayloadFormat::parse_sdp_fmtp("a=fmtp:x 1"),
-            Err(SdpError::BadPayloadType("x".into()))
-        );
+        assert_eq!(PayloadFormat::parse_sdp_fmtp("a=fmtp:x 1"), Err(SdpError::BadPayloadType("x".into())));
     }
 
     #[test]
     fn static_defaults_follow_rfc3551() {
         let m = PayloadMap::static_defaults();
         let g722 = m.get(PayloadType(9)).expect("PT 9 is static");
-        assert_eq!(
-            (g722.encoding_name.as_str(), g722.clock_rate.hz()),
-            ("G722", 8000)
-        );
+        assert_eq!((g722.encoding_name.as_str(), g722.clock_rate.hz()), ("G722", 8000));
         assert_eq!(m.clock_rate(PayloadType(0)), Some(ClockRate::HZ_8000));
-        assert_eq!(
-            m.get(PayloadType(8)).map(|f| f.encoding_name.as_str()),
-            Some("PCMA")
-        );
-        assert_eq!(
-            m.get(PayloadType(18)).map(|f| f.encoding_name.as_str()),
-            Some("G729")
-        );
-        assert_eq!(
-            m.get(PayloadType(10))
-                .map(|f| (f.clock_rate.hz(), f.channels)),
-            Some((44_100, 2))
-        );
+        assert_eq!(m.get(PayloadType(8)).map(|f| f.encoding_name.as_str()), Some("PCMA"));
+        assert_eq!(m.get(PayloadType(18)).map(|f| f.encoding_name.as_str()), Some("G729"));
+        assert_eq!(m.get(PayloadType(10)).map(|f| (f.clock_rate.hz(), f.channels)), Some((44_100, 2)));
         assert_eq!(m.get(PayloadType(2)), None);
         assert_eq!(m.get(PayloadType(96)), None);
         assert_eq!(m.get(PayloadType(200)), None);
@@ -418,14 +340,7 @@ mod tests {
         assert_eq!(m.insert(f.clone()), Ok(None));
         assert_eq!(m.insert(f.clone()), Ok(Some(f.clone())));
         assert_eq!(m.find("OPUS", ClockRate::HZ_48000), Some(&f));
-        assert!(m
-            .insert(PayloadFormat::new(
-                PayloadType(128),
-                "x",
-                ClockRate::HZ_8000,
-                1
-            ))
-            .is_err());
+        assert!(m.insert(PayloadFormat::new(PayloadType(128), "x", ClockRate::HZ_8000, 1)).is_err());
         assert_eq!(m.remove(PayloadType(127)), Some(f));
         assert!(m.is_empty());
     }
@@ -434,23 +349,13 @@ mod tests {
     fn apply_lines_in_any_order() {
         let mut m = PayloadMap::new();
         assert_eq!(m.apply_sdp_line("a=fmtp:101 0-16"), Ok(false)); // dynamic PT not yet mapped
-        assert_eq!(
-            m.apply_sdp_line("a=rtpmap:101 telephone-event/8000"),
-            Ok(true)
-        );
+        assert_eq!(m.apply_sdp_line("a=rtpmap:101 telephone-event/8000"), Ok(true));
         assert_eq!(m.apply_sdp_line("a=fmtp:101 0-16"), Ok(true));
-        assert_eq!(
-            m.apply_sdp_line("a=rtpmap:101 telephone-event/8000"),
-            Ok(true)
-        );
-        assert_eq!(
-            m.get(PayloadType(101)).and_then(|f| f.fmtp.as_deref()),
-            Some("0-16")
-        );
+        assert_eq!(m.apply_sdp_line("a=rtpmap:101 telephone-event/8000"), Ok(true));
+        assert_eq!(m.get(PayloadType(101)).and_then(|f| f.fmtp.as_deref()), Some("0-16"));
         assert_eq!(m.apply_sdp_line("a=fmtp:18 annexb=no"), Ok(true));
         assert_eq!(
-            m.get(PayloadType(18))
-                .map(|f| (f.encoding_name.as_str(), f.fmtp.as_deref())),
+            m.get(PayloadType(18)).map(|f| (f.encoding_name.as_str(), f.fmtp.as_deref())),
             Some(("G729", Some("annexb=no")))
         );
         assert_eq!(m.apply_sdp_line("a=sendrecv"), Ok(false));
@@ -472,21 +377,10 @@ mod tests {
         let pts: Vec<u8> = m.iter().map(|f| f.payload_type.0).collect();
         assert_eq!(pts, vec![0, 8, 9, 101, 111]);
         assert_eq!(m.clock_rate(PayloadType(9)), Some(ClockRate::HZ_8000));
-        assert_eq!(
-            m.get(PayloadType(111))
-                .map(|f| (f.channels, f.fmtp.as_deref())),
-            Some((2, Some("useinbandfec=1")))
-        );
-        assert_eq!(
-            m.get(PayloadType(101)).and_then(|f| f.fmtp.as_deref()),
-            Some("0-15")
-        );
+        assert_eq!(m.get(PayloadType(111)).map(|f| (f.channels, f.fmtp.as_deref())), Some((2, Some("useinbandfec=1"))));
+        assert_eq!(m.get(PayloadType(101)).and_then(|f| f.fmtp.as_deref()), Some("0-15"));
         assert_eq!(m.get(PayloadType(96)), None);
-        assert!(PayloadMap::from_sdp(sdp, "application")
-            .expect("no section")
-            .is_empty());
-        assert!(
-            PayloadMap::from_sdp("m=audio 1 RTP/AVP 96\r\na=rtpmap:96 x/abc\r\n", "audio").is_err()
-        );
+        assert!(PayloadMap::from_sdp(sdp, "application").expect("no section").is_empty());
+        assert!(PayloadMap::from_sdp("m=audio 1 RTP/AVP 96\r\na=rtpmap:96 x/abc\r\n", "audio").is_err());
     }
 }

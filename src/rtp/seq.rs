@@ -74,11 +74,7 @@ impl Default for SequenceExtender {
 impl SequenceExtender {
     /// An extender with the A.1 defaults: MIN_SEQUENTIAL 2, MAX_DROPOUT 3000, MAX_MISORDER 100.
     pub fn new() -> Self {
-        Self::with_limits(
-            DEFAULT_MIN_SEQUENTIAL,
-            DEFAULT_MAX_DROPOUT,
-            DEFAULT_MAX_MISORDER,
-        )
+        Self::with_limits(DEFAULT_MIN_SEQUENTIAL, DEFAULT_MAX_DROPOUT, DEFAULT_MAX_MISORDER)
     }
 
     /// An extender with MIN_SEQUENTIAL = `min_sequential` (0 or 1: the first packet is
@@ -116,9 +112,7 @@ impl SequenceExtender {
             self.init_seq(seq);
             if self.min_sequential <= 1 {
                 self.probation = 0;
-                return SeqUpdate::Accepted {
-                    ext: SeqNo(u64::from(seq)),
-                };
+                return SeqUpdate::Accepted { ext: SeqNo(u64::from(seq)) };
             }
             // A.1, new source: init_seq(s, seq); s->max_seq = seq - 1; s->probation = MIN_SEQUENTIAL.
             self.max_seq = seq.wrapping_sub(1);
@@ -130,9 +124,7 @@ impl SequenceExtender {
                 self.max_seq = seq;
                 if self.probation == 0 {
                     self.init_seq(seq);
-                    return SeqUpdate::Accepted {
-                        ext: SeqNo(u64::from(seq)),
-                    };
+                    return SeqUpdate::Accepted { ext: SeqNo(u64::from(seq)) };
                 }
             } else {
                 self.probation = self.min_sequential - 1;
@@ -148,17 +140,13 @@ impl SequenceExtender {
                 self.cycles = self.cycles.saturating_add(u64::from(RTP_SEQ_MOD));
             }
             self.max_seq = seq;
-            SeqUpdate::Accepted {
-                ext: SeqNo(self.cycles | u64::from(seq)),
-            }
+            SeqUpdate::Accepted { ext: SeqNo(self.cycles | u64::from(seq)) }
         } else if u32::from(udelta) <= RTP_SEQ_MOD - u32::from(self.max_misorder) {
             // A very large jump.
             if u32::from(seq) == self.bad_seq {
                 // Two sequential packets: the other side restarted; re-sync.
                 self.init_seq(seq);
-                SeqUpdate::Restarted {
-                    ext: SeqNo(u64::from(seq)),
-                }
+                SeqUpdate::Restarted { ext: SeqNo(u64::from(seq)) }
             } else {
                 self.bad_seq = (u32::from(seq) + 1) & (RTP_SEQ_MOD - 1);
                 SeqUpdate::BadSequence
@@ -175,11 +163,7 @@ impl SequenceExtender {
     /// Extended number of a packet at or behind the highest: the current cycle if
     /// `seq <= max_seq`, else the previous one (`None` before cycle 0).
     fn late_ext(&self, seq: u16) -> Option<SeqNo> {
-        let cycles = if seq > self.max_seq {
-            self.cycles.checked_sub(u64::from(RTP_SEQ_MOD))?
-        } else {
-            self.cycles
-        };
+        let cycles = if seq > self.max_seq { self.cycles.checked_sub(u64::from(RTP_SEQ_MOD))? } else { self.cycles };
         Some(SeqNo(cycles | u64::from(seq)))
     }
 
@@ -206,8 +190,7 @@ impl SequenceExtender {
     /// Highest extended sequence number accepted (A.3 `extended_max` = `cycles + max_seq`),
     /// `None` while on probation.
     pub fn highest(&self) -> Option<SeqNo> {
-        self.is_valid()
-            .then_some(SeqNo(self.cycles | u64::from(self.max_seq)))
+        self.is_valid().then_some(SeqNo(self.cycles | u64::from(self.max_seq)))
     }
 
     /// First valid sequence number (A.1 `base_seq`), `None` while on probation.
@@ -302,10 +285,7 @@ impl SeqWindow {
     pub(crate) const WIDTH: u64 = 64 * Self::WORDS as u64;
 
     pub(crate) fn new() -> Self {
-        SeqWindow {
-            highest: None,
-            bits: [0; Self::WORDS],
-        }
+        SeqWindow { highest: None, bits: [0; Self::WORDS] }
     }
 
     fn slot(ext: u64) -> (usize, u64) {

@@ -134,12 +134,7 @@ fn restart_after_wraps_resets_cycles() {
     assert_eq!(s.wraps(), 2);
     let far = q.wrapping_add(20000);
     assert_eq!(s.update(far), SeqUpdate::BadSequence);
-    assert_eq!(
-        s.update(far.wrapping_add(1)),
-        SeqUpdate::Restarted {
-            ext: SeqNo(u64::from(far) + 1)
-        }
-    );
+    assert_eq!(s.update(far.wrapping_add(1)), SeqUpdate::Restarted { ext: SeqNo(u64::from(far) + 1) });
 }
 
 #[test]
@@ -217,20 +212,11 @@ fn window_detects_duplicates_and_reorder() {
     assert_eq!(w.insert(SeqNo(11)), WindowCheck::Duplicate);
     assert_eq!(w.insert(SeqNo(12)), WindowCheck::Duplicate);
     // Advance by exactly the width: 12 falls out, slots in between were cleared.
-    assert_eq!(
-        w.insert(SeqNo(12 + 1024)),
-        WindowCheck::New { reordered: false }
-    );
+    assert_eq!(w.insert(SeqNo(12 + 1024)), WindowCheck::New { reordered: false });
     assert_eq!(w.insert(SeqNo(12)), WindowCheck::TooOld);
     assert_eq!(w.insert(SeqNo(13)), WindowCheck::New { reordered: true });
     assert_eq!(w.insert(SeqNo(500)), WindowCheck::New { reordered: true });
     // Far jump clears everything.
-    assert_eq!(
-        w.insert(SeqNo(100_000)),
-        WindowCheck::New { reordered: false }
-    );
-    assert_eq!(
-        w.insert(SeqNo(100_000 - 1024 + 13)),
-        WindowCheck::New { reordered: true }
-    );
+    assert_eq!(w.insert(SeqNo(100_000)), WindowCheck::New { reordered: false });
+    assert_eq!(w.insert(SeqNo(100_000 - 1024 + 13)), WindowCheck::New { reordered: true });
 }

@@ -36,8 +36,7 @@ impl InterarrivalJitter {
     /// and the `clock_rate` of its payload type.
     pub fn update(&mut self, arrival: HostTime, timestamp: ExtTimestamp, clock_rate: ClockRate) {
         // Arrival in RTP ticks, rounded down (A.8: "arrival time in RTP timestamp units").
-        let arrival_ticks =
-            i128::from(arrival.as_nanos()) * i128::from(clock_rate.hz()) / 1_000_000_000;
+        let arrival_ticks = i128::from(arrival.as_nanos()) * i128::from(clock_rate.hz()) / 1_000_000_000;
         let transit = arrival_ticks - i128::from(timestamp.0);
         if self.clock_rate == Some(clock_rate) {
             if let Some(last) = self.last_transit {
@@ -57,8 +56,7 @@ impl InterarrivalJitter {
 
     /// J in milliseconds (0 before the first packet).
     pub fn ms(&self) -> f64 {
-        self.clock_rate
-            .map_or(0.0, |r| self.jitter * 1000.0 / f64::from(r.hz()))
+        self.clock_rate.map_or(0.0, |r| self.jitter * 1000.0 / f64::from(r.hz()))
     }
 
     /// J as the 32-bit "interarrival jitter" field of an RTCP report block (RFC 3550 §6.4.1),
@@ -239,11 +237,7 @@ mod tests {
     fn jitter_zero_for_paced_packets() {
         let mut j = InterarrivalJitter::new();
         for k in 0..50u64 {
-            j.update(
-                ms(1000 + 20 * k),
-                ExtTimestamp(7_000 + 160 * k),
-                ClockRate::HZ_8000,
-            );
+            j.update(ms(1000 + 20 * k), ExtTimestamp(7_000 + 160 * k), ClockRate::HZ_8000);
         }
         assert_eq!(j.ticks(), 0.0);
         assert_eq!(j.ms(), 0.0);
@@ -285,10 +279,7 @@ mod tests {
         s.record_packet(SeqNo(11), ExtTimestamp(160), ms(20), r, false);
         s.record_packet(SeqNo(14), ExtTimestamp(640), ms(75), r, false);
         s.record_packet(SeqNo(13), ExtTimestamp(480), ms(80), r, true);
-        assert_eq!(
-            (s.received, s.expected(), s.lost(), s.reordered),
-            (4, 5, 1, 1)
-        );
+        assert_eq!((s.received, s.expected(), s.lost(), s.reordered), (4, 5, 1, 1));
         assert_eq!(s.take_fraction_lost(), 51); // (1 << 8) / 5
         s.record_duplicate();
         s.record_duplicate();
@@ -296,10 +287,7 @@ mod tests {
         assert_eq!(s.take_fraction_lost(), 0);
         assert_eq!(s.min_interarrival, Some(Duration::from_millis(5)));
         assert_eq!(s.max_interarrival, Some(Duration::from_millis(55)));
-        assert_eq!(
-            (s.base_seq(), s.highest_seq()),
-            (Some(SeqNo(10)), Some(SeqNo(14)))
-        );
+        assert_eq!((s.base_seq(), s.highest_seq()), (Some(SeqNo(10)), Some(SeqNo(14))));
         s.record_bad_sequence();
         s.record_too_old();
         assert_eq!((s.bad_sequence, s.too_old, s.received), (1, 1, 7));

@@ -52,16 +52,7 @@ impl<'a> RtpHeader<'a> {
     /// A header with M = 0, no CSRCs, no extension and no padding.
     /// `timestamp` is in RTP ticks of the payload type's clock rate.
     pub fn new(payload_type: PayloadType, sequence: u16, timestamp: u32, ssrc: Ssrc) -> Self {
-        RtpHeader {
-            marker: false,
-            payload_type,
-            sequence,
-            timestamp,
-            ssrc,
-            csrcs: &[],
-            extension: None,
-            padding: 0,
-        }
+        RtpHeader { marker: false, payload_type, sequence, timestamp, ssrc, csrcs: &[], extension: None, padding: 0 }
     }
 
     /// Sets the marker bit (first packet of a talkspurt for audio, RFC 3551 §4.1).
@@ -93,9 +84,7 @@ impl<'a> RtpHeader<'a> {
 
     /// Length in bytes that [`write`](RtpHeader::write) appends for a payload of `payload_len` bytes.
     pub fn packet_len(&self, payload_len: usize) -> usize {
-        let ext = self
-            .extension
-            .map_or(0, |(_, d)| 4 + d.len().div_ceil(4) * 4);
+        let ext = self.extension.map_or(0, |(_, d)| 4 + d.len().div_ceil(4) * 4);
         FIXED_HEADER_LEN + 4 * self.csrcs.len() + ext + payload_len + usize::from(self.padding)
     }
 
@@ -110,16 +99,14 @@ impl<'a> RtpHeader<'a> {
             .filter(|&n| n <= 15)
             .ok_or(RtpWriteError::TooManyCsrcs(self.csrcs.len()))?;
         let ext_words = match self.extension {
-            Some((_, d)) => Some(
-                u16::try_from(d.len().div_ceil(4))
-                    .map_err(|_| RtpWriteError::ExtensionTooLong(d.len()))?,
-            ),
+            Some((_, d)) => {
+                Some(u16::try_from(d.len().div_ceil(4)).map_err(|_| RtpWriteError::ExtensionTooLong(d.len()))?)
+            }
             None => None,
         };
         let start = out.len();
         out.reserve(self.packet_len(payload.len()));
-        let b0 =
-            0x80 | (u8::from(self.padding > 0) << 5) | (u8::from(ext_words.is_some()) << 4) | cc;
+        let b0 = 0x80 | (u8::from(self.padding > 0) << 5) | (u8::from(ext_words.is_some()) << 4) | cc;
         out.push(b0);
         out.push((u8::from(self.marker) << 7) | self.payload_type.0);
         out.extend_from_slice(&self.sequence.to_be_bytes());
@@ -173,10 +160,7 @@ mod tests {
         let p = RtpPacket::parse(&buf[1..]).expect("round trip");
         assert!(p.marker());
         assert_eq!(p.payload_type(), PayloadType(111));
-        assert_eq!(
-            (p.sequence(), p.timestamp(), p.ssrc()),
-            (65535, u32::MAX, Ssrc(7))
-        );
+        assert_eq!((p.sequence(), p.timestamp(), p.ssrc()), (65535, u32::MAX, Ssrc(7)));
         assert_eq!(p.csrcs().collect::<Vec<_>>(), csrcs.to_vec());
         let x = p.extension().expect("X = 1");
         assert_eq!(x.length_words(), 2);
@@ -191,19 +175,13 @@ mod tests {
     fn errors_append_nothing() {
         let mut buf = Vec::new();
         let h = RtpHeader::new(PayloadType(128), 0, 0, Ssrc(0));
-        assert_eq!(
-            h.write(&[], &mut buf),
-            Err(RtpWriteError::PayloadTypeOutOfRange(128))
-        );
+        assert_eq!(h.write(&[], &mut buf), Err(RtpWriteError::PayloadTypeOutOfRange(128)));
         let csrcs = [Ssrc(0); 16];
         let h = RtpHeader::new(PayloadType(0), 0, 0, Ssrc(0)).with_csrcs(&csrcs);
         assert_eq!(h.write(&[], &mut buf), Err(RtpWriteError::TooManyCsrcs(16)));
         let big = vec![0u8; 65536 * 4];
         let h = RtpHeader::new(PayloadType(0), 0, 0, Ssrc(0)).with_extension(0xBEDE, &big);
-        assert_eq!(
-            h.write(&[], &mut buf),
-            Err(RtpWriteError::ExtensionTooLong(65536 * 4))
-        );
+        assert_eq!(h.write(&[], &mut buf), Err(RtpWriteError::ExtensionTooLong(65536 * 4)));
         assert!(buf.is_empty());
     }
 }
