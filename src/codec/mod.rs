@@ -1,20 +1,40 @@
 //! Codecs: the [`Encoder`] / [`Decoder`] traits and the built-in codecs.
 //!
 //! Built in: G.711 µ-law and A-law (ITU-T G.711, bit-exact to the G.191 STL),
-//! Opus (libopus through the `opus` crate). G.711 conceals by pitch repetition
-//! (see [`G711Decoder`]), Opus with libopus' PLC and in-band FEC. After a decode
-//! error the caller drops that packet and goes on; the decoder stays usable (it
+//! Opus (libopus through the `opus` crate), L16 (RFC 3551 §4.5.11). G.711 conceals by
+//! pitch repetition (see [`G711Decoder`]), Opus with libopus' PLC and in-band FEC. After a
+//! decode error the caller drops that packet and goes on; the decoder stays usable (it
 //! conceals the frame on the next [`Decoder::conceal`] call if asked).
+//!
+//! - [`CodecRegistry`] / [`CodecFactory`]: codecs by SDP name, clock rate and payload type;
+//!   hosts register their own (G.729 through the optional `g729` feature is one).
+//! - [`Resampler`]: streaming sample-rate conversion (rubato), state kept across frames.
+//! - [`CodecRegistry::translation_path`] and [`Transcoder`]: decode → resample → encode
+//!   between two legs' formats, or pass through.
 
+mod builtin;
 mod g711;
+mod l16;
 mod opus;
+mod opus_params;
 mod pitch_plc;
+mod registry;
+mod resample;
+mod transcoder;
+mod translate;
 
+pub use self::builtin::{builtin_factories, mono_descriptor, SimpleFactory, BUILTINS};
 pub use self::g711::{
     alaw_decode, alaw_decode_slice, alaw_encode, alaw_encode_slice, ulaw_decode, ulaw_decode_slice, ulaw_encode,
     ulaw_encode_slice, G711Decoder, G711Encoder, G711Law,
 };
-pub use self::opus::{has_inband_fec, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig};
+pub use self::l16::{L16Decoder, L16Encoder};
+pub use self::opus::{has_inband_fec, is_opus_dtx, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig};
+pub use self::opus_params::{fmtp_ptime, fmtp_value, opus_rate_at_least, OpusParams, OPUS_RATES};
+pub use self::registry::{CodecDescriptor, CodecFactory, CodecOptions, CodecRegistry, CpuCost, FactoryClone};
+pub use self::resample::{ResampleError, Resampler};
+pub use self::transcoder::Transcoder;
+pub use self::translate::{PathCost, TranscodePlan, TranslationPath, TranslationStep};
 
 use crate::audio::{ClockRate, SampleRate};
 use thiserror::Error;
@@ -112,6 +132,32 @@ pub trait Decoder: Send {
     fn conceal(&mut self, samples_per_channel: usize, out: &mut [i16]) -> Result<usize, CodecError>;
     /// Samples per channel (at [`Self::sample_rate`]) that `payload` decodes to, if it can be told without decoding.
     fn samples_in(&self, payload: &[u8]) -> Option<usize>;
+    /// Recovers the lost frame before `next_payload` (`samples_per_channel` long) from the
+    /// forward error correction `next_payload` carries (Opus in-band FEC, RFC 6716 §2.1.7),
+    /// returning samples per channel written. Decode `next_payload` normally afterwards.
+    ///
+    /// Errors: [`CodecError::Unsupported`] for codecs without FEC (the default); the codec's errors.
+    fn decode_fec(
+        &mut self,
+        next_payload: &[u8],
+        samples_per_channel: usize,
+        out: &mut [i16],
+    ) -> Result<usize, CodecError> {
+        let _ = (next_payload, samples_per_channel, out);
+        Err(CodecError::Unsupported("no forward error correction in this codec".into()))
+    }
+    /// Whether `payload` carries FEC data for the frame before it (default: no).
+    fn has_fec(&self, payload: &[u8]) -> bool {
+        let _ = payload;
+        false
+    }
+    /// Whether `payload` is a discontinuous-transmission frame carrying no speech (Opus DTX,
+    /// a G.729 Annex B SID frame): a timestamp gap after it is a silence period, not loss,
+    /// and is not concealed. Default: no.
+    fn is_dtx(&self, payload: &[u8]) -> bool {
+        let _ = payload;
+        false
+    }
 }
 
 /// Turns PCM into payloads. Object-safe and `Send`.
@@ -125,6 +171,11 @@ pub trait Encoder: Send {
     /// Errors: [`CodecError::BadLength`] when `pcm` is not a frame size the codec accepts,
     /// [`CodecError::BufferTooSmall`].
     fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, CodecError>;
+    /// Samples per channel the encoder needs per call, or `None` when any whole number of
+    /// samples is accepted (G.711, L16: the ptime is the caller's choice). Default `None`.
+    fn frame_samples(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Creates a decoder for a built-in codec, or `None` when the codec has no audio decoder here.

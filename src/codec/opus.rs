@@ -217,6 +217,23 @@ impl Encoder for OpusEncoder {
     fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, CodecError> {
         OpusEncoder::encode(self, pcm, out)
     }
+
+    /// See [`OpusEncoder::frame_samples`].
+    fn frame_samples(&self) -> Option<usize> {
+        Some(self.frame_samples)
+    }
+}
+
+/// Largest payload counted as a DTX frame: libopus' DTX and comfort-noise refresh
+/// frames carry at most 2 bytes of frame data after the TOC (the jitter buffer's
+/// `dtx_max_payload` rule, 3 bytes, is the same).
+pub const OPUS_DTX_MAX_PAYLOAD: usize = 3;
+
+/// Whether an Opus payload is a DTX frame (1–3 bytes: a TOC byte and at most 2 bytes of
+/// frame data, RFC 7587 §3.1.3): it decodes to comfort noise / silence, and the timestamp
+/// gap that follows it is a silence period, not packet loss.
+pub fn is_opus_dtx(payload: &[u8]) -> bool {
+    !payload.is_empty() && payload.len() <= OPUS_DTX_MAX_PAYLOAD
 }
 
 /// Whether the first Opus frame of `payload` carries in-band FEC (SILK LBRR data
@@ -394,6 +411,26 @@ impl Decoder for OpusDecoder {
     /// See [`OpusDecoder::samples_in`].
     fn samples_in(&self, payload: &[u8]) -> Option<usize> {
         OpusDecoder::samples_in(self, payload)
+    }
+
+    /// See [`OpusDecoder::decode_fec`].
+    fn decode_fec(
+        &mut self,
+        next_payload: &[u8],
+        samples_per_channel: usize,
+        out: &mut [i16],
+    ) -> Result<usize, CodecError> {
+        OpusDecoder::decode_fec(self, next_payload, samples_per_channel, out)
+    }
+
+    /// See [`has_inband_fec`].
+    fn has_fec(&self, payload: &[u8]) -> bool {
+        has_inband_fec(payload)
+    }
+
+    /// See [`is_opus_dtx`].
+    fn is_dtx(&self, payload: &[u8]) -> bool {
+        is_opus_dtx(payload)
     }
 }
 
