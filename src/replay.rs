@@ -6,7 +6,7 @@
 //! time, exactly as a live host would.
 
 use crate::capture::{find_rtp_streams, pair_calls, rtpmaps_for_stream, sdp_payload_maps, Capture, Datagram};
-use crate::codec::CodecKind;
+use crate::codec::{opus_rate_at_least, CodecRegistry};
 use crate::leg::Leg;
 use crate::record::{LegStats, RecordError, Recorder, RecorderConfig};
 use crate::rtp::{Ingress, IngressConfig, PayloadFormat, PayloadMap, PayloadType, RtpPacket, Ssrc};
@@ -22,7 +22,7 @@ use thiserror::Error;
 pub enum ReplayError {
     /// A leg carries audio in a codec this build cannot decode; nothing is recorded
     /// rather than a recording with that leg silently missing.
-    #[error("call {call}, leg {leg:?}: unsupported codec {name} (payload type {pt}); supported: PCMU, PCMA, Opus")]
+    #[error("call {call}, leg {leg:?}: unsupported codec {name} (payload type {pt}); supported: {supported}")]
     UnsupportedCodec {
         /// Call number (from 1).
         call: usize,
@@ -32,6 +32,8 @@ pub enum ReplayError {
         pt: u8,
         /// Encoding name and clock rate from the rtpmap, e.g. `G729/8000`.
         name: String,
+        /// The codecs the registry used has, e.g. `PCMU/8000, PCMA/8000, opus/48000/2, …`.
+        supported: String,
     },
     /// The capture holds no RTP stream.
     #[error("the capture holds no RTP stream")]
@@ -55,6 +57,19 @@ pub enum ReplayError {
 pub struct ReplayOptions {
     /// Record only this call (numbered from 1 in order of first packet); `None` records all.
     pub call: Option<usize>,
+    /// Codecs to decode with; `None`: [`CodecRegistry::with_builtin`] (plus G.729 with the
+    /// `g729` feature).
+    pub registry: Option<CodecRegistry>,
+}
+
+/// The registry a replay uses when none is given: the built-ins, plus G.729 (libbcg729)
+/// when the `g729` feature is on.
+pub fn default_registry() -> CodecRegistry {
+    #[allow(unused_mut)]
+    let mut registry = CodecRegistry::with_builtin();
+    #[cfg(feature = "g729")]
+    registry.register(Box::new(crate::codec::G729Factory::new()));
+    registry
 }
 
 /// Receive statistics of one RTP stream (one SSRC on one leg), as in RFC 3550 §6.4.1.
@@ -116,6 +131,7 @@ pub fn record_capture(capture: &Capture, opts: &ReplayOptions) -> Result<Vec<Cal
             return Err(ReplayError::NoSuchCall { asked: n, found: calls.len() });
         }
     }
+    let registry = opts.registry.clone().unwrap_or_else(default_registry);
     let mut out = Vec::new();
     for (i, call) in calls.iter().enumerate() {
         let number = i + 1;
@@ -136,28 +152,39 @@ pub fn record_capture(capture: &Capture, opts: &ReplayOptions) -> Result<Vec<Cal
                 }
             }
         }
-        out.push(record_legs(number, inputs, maps)?);
+        out.push(record_legs_with_registry(number, inputs, maps, &registry)?);
     }
     Ok(out)
 }
 
-/// The decodable codec of `pt` on a leg, `Ok(None)` for non-audio (CN, telephone-event) and
-/// for payload types with no rtpmap, an error for a named codec that cannot be decoded here.
-fn audio_codec(map: &PayloadMap, pt: u8, call: usize, leg: Leg) -> Result<Option<CodecKind>, ReplayError> {
+/// The sampling rate the codec of `pt` on a leg decodes to, `Ok(None)` for non-audio (CN,
+/// telephone-event) and for payload types with no rtpmap, an error for a named codec that the
+/// registry cannot decode.
+fn audio_rate(
+    registry: &CodecRegistry,
+    map: &PayloadMap,
+    pt: u8,
+    call: usize,
+    leg: Leg,
+) -> Result<Option<SampleRate>, ReplayError> {
     let Some(fmt) = map.get(PayloadType(pt)) else { return Ok(None) };
-    match CodecKind::from_encoding_name(&fmt.encoding_name) {
-        Some(CodecKind::ComfortNoise | CodecKind::TelephoneEvent) => Ok(None),
-        Some(k @ (CodecKind::Pcmu | CodecKind::Pcma | CodecKind::Opus)) => Ok(Some(k)),
-        _ => Err(ReplayError::UnsupportedCodec {
+    if fmt.is("CN") || fmt.is("telephone-event") {
+        return Ok(None);
+    }
+    match registry.find_format(fmt) {
+        Some(f) => Ok(Some(f.descriptor().sample_rate())),
+        None => Err(ReplayError::UnsupportedCodec {
             call,
             leg,
             pt,
             name: format!("{}/{}", fmt.encoding_name, fmt.clock_rate.hz()),
+            supported: registry.names().join(", "),
         }),
     }
 }
 
-/// Records one call from each leg's datagrams (in capture order) with each leg's payload map.
+/// Records one call from each leg's datagrams (in capture order) with each leg's payload map,
+/// decoding with [`default_registry`].
 ///
 /// Leg B may be empty (a one-leg call: its channel is silent). The call timeline starts at
 /// the first datagram of either leg.
@@ -165,6 +192,22 @@ pub fn record_legs(
     number: usize,
     legs: [Vec<&Datagram>; 2],
     payloads: [PayloadMap; 2],
+) -> Result<CallRecording, ReplayError> {
+    record_legs_with_registry(number, legs, payloads, &default_registry())
+}
+
+/// [`record_legs`] decoding with the codecs of `registry` (a host's own codecs included).
+///
+/// The recording rate is the highest rate any leg's codec decodes to, rounded up to an Opus
+/// rate (8, 12, 16, 24 or 48 kHz); legs at other rates are resampled to it.
+///
+/// Errors: [`ReplayError::UnsupportedCodec`] when a leg uses a named codec the registry lacks;
+/// [`ReplayError::Record`].
+pub fn record_legs_with_registry(
+    number: usize,
+    legs: [Vec<&Datagram>; 2],
+    payloads: [PayloadMap; 2],
+    registry: &CodecRegistry,
 ) -> Result<CallRecording, ReplayError> {
     let leg_ids = [Leg::A, Leg::B];
     // Which codecs are in use decides the recording rate; a named codec we lack is an error.
@@ -176,15 +219,15 @@ pub fn record_legs(
                 let pt = usize::from(p.payload_type().0);
                 if !seen[pt] {
                     seen[pt] = true;
-                    if let Some(k) = audio_codec(&payloads[li], p.payload_type().0, number, leg_ids[li])? {
-                        rate = rate.max(k.sample_rate());
+                    if let Some(r) = audio_rate(registry, &payloads[li], p.payload_type().0, number, leg_ids[li])? {
+                        rate = rate.max(opus_rate_at_least(r.hz()));
                     }
                 }
             }
         }
     }
     let start = legs.iter().filter_map(|l| l.first().map(|d| d.time)).min().unwrap_or(HostTime::ZERO);
-    let mut cfg = RecorderConfig::new(rate, payloads[0].clone(), payloads[1].clone());
+    let mut cfg = RecorderConfig::new(rate, payloads[0].clone(), payloads[1].clone()).with_registry(registry.clone());
     cfg.serial = 0x4a59_0000 | (number as u32 & 0xFFFF);
     cfg.tags.push(format!("CALL_NUMBER={number}"));
     let mut recorder = Recorder::new(cfg, start)?;

@@ -8,6 +8,7 @@
 //! or crash-truncated file; [`repair`] closes a truncated one with an EOS page.
 
 mod comfort;
+mod leg_audio;
 mod ogg;
 mod ogg_opus_info;
 mod ogg_page;
@@ -145,4 +146,13 @@ pub struct LegStats {
     pub timestamp_jumps: u64,
     /// Re-anchors on a change of RTP clock rate within one stream.
     pub clock_changes: u64,
+    /// Lost frames recovered from the next packet's in-band FEC (Opus LBRR, RFC 6716 §2.1.7)
+    /// instead of concealed.
+    pub fec_recovered: u64,
+    /// DTX frames (Opus DTX, G.729B SID): the timestamp gap after each is silence, not loss.
+    pub dtx_frames: u64,
+    /// Samples of silence written into DTX gaps (not counted in `gaps` or `silence_samples`).
+    pub dtx_silence_samples: u64,
+    /// Decoded samples (at the decoder's rate) that went through a resampler to the recording rate.
+    pub resampled_samples: u64,
 }

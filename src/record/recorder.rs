@@ -11,7 +11,7 @@ use super::opus_head::{OpusHead, OpusTags};
 use super::timeline::{LegTimeline, TimelineParams};
 use super::{LegStats, RecordError};
 use crate::audio::SampleRate;
-use crate::codec::{OpusApplication, OpusEncoder, OpusEncoderConfig};
+use crate::codec::{CodecRegistry, OpusApplication, OpusEncoder, OpusEncoderConfig};
 use crate::leg::Leg;
 use crate::rtp::{MediaPacket, PayloadMap};
 use crate::time::HostTime;
@@ -27,6 +27,9 @@ const GRANULE_RATE: u64 = 48_000;
 pub struct RecorderConfig {
     /// Rate the legs are mixed and encoded at: the highest rate either leg needs
     /// (8 kHz for two G.711 legs). Must be one of libopus' rates: 8, 12, 16, 24 or 48 kHz.
+    /// Opus legs decode at this rate; a leg whose codec has a fixed other rate (G.711 in a
+    /// 16 kHz recording, L16/16000 or G.722 in a 48 kHz one) is resampled to it with its
+    /// filter state kept across frames.
     pub rate: SampleRate,
     /// Payload types negotiated on leg A and leg B (rtpmap), to pick decoders.
     pub payloads: [PayloadMap; 2],
@@ -51,6 +54,9 @@ pub struct RecorderConfig {
     pub serial: u32,
     /// OpusTags comments as `KEY=value` (RFC 7845 §5.2), e.g. `CALL_ID=…`.
     pub tags: Vec<String>,
+    /// Codecs to decode the legs with; `None`: [`CodecRegistry::with_builtin`]. A host that
+    /// registered its own codecs (G.729, AMR, …) passes its registry here.
+    pub registry: Option<CodecRegistry>,
 }
 
 impl RecorderConfig {
@@ -70,7 +76,14 @@ impl RecorderConfig {
             complexity: 5,
             serial: 0x4a59_5151,
             tags: Vec::new(),
+            registry: None,
         }
+    }
+
+    /// The same configuration decoding with `registry` (see [`RecorderConfig::registry`]).
+    pub fn with_registry(mut self, registry: CodecRegistry) -> Self {
+        self.registry = Some(registry);
+        self
     }
 }
 
@@ -140,9 +153,10 @@ impl Recorder {
             conceal_max: cfg.conceal_max,
             max_timestamp_deviation: cfg.max_timestamp_deviation,
         };
+        let registry = cfg.registry.clone().unwrap_or_else(CodecRegistry::with_builtin);
         let legs = [
-            LegTimeline::new(params.clone(), cfg.payloads[0].clone()),
-            LegTimeline::new(params, cfg.payloads[1].clone()),
+            LegTimeline::new(params.clone(), cfg.payloads[0].clone(), registry.clone()),
+            LegTimeline::new(params, cfg.payloads[1].clone(), registry),
         ];
         let mut rec = Recorder {
             writer: OggPageWriter::new(cfg.serial),
@@ -306,6 +320,7 @@ impl Recorder {
         }
         for leg in &mut self.legs {
             leg.release(None);
+            leg.settle();
         }
         self.finishing = true;
         let end = self.legs.iter().map(|l| l.written_end()).max().unwrap_or(0).max(self.enc_pos);

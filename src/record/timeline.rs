@@ -12,16 +12,18 @@
 //! (never before audio already written).
 
 use super::comfort::ComfortNoise;
+use super::leg_audio::LegAudio;
 use super::LegStats;
 use crate::audio::{ClockRate, SampleRate};
-use crate::codec::{decoder_for, CodecKind, Decoder};
-use crate::rtp::{MediaPacket, PayloadMap, StreamEpoch};
+use crate::codec::{CodecOptions, CodecRegistry, Decoder};
+use crate::rtp::{MediaPacket, PayloadMap, PayloadType, StreamEpoch};
 use crate::time::HostTime;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-/// The largest decoded frame accepted from one packet: 120 ms at 48 kHz (RFC 6716 §3.2.5 max duration).
-const MAX_FRAME_SAMPLES: usize = 5760;
+/// The largest decoded frame accepted from one packet: 120 ms of stereo 48 kHz audio
+/// (RFC 6716 §3.2.5 max duration), interleaved.
+const MAX_FRAME_SAMPLES: usize = 5760 * 2;
 
 /// Frame length assumed for a CN packet before any audio frame has set the leg's ptime.
 const DEFAULT_PTIME: Duration = Duration::from_millis(20);
@@ -35,10 +37,10 @@ struct Anchor {
     pos: u64,
 }
 
-/// A decoder for one payload type of this leg.
+/// The decoder for one payload type of this leg (`None`: the registry has no codec for it).
 struct PtDecoder {
     pt: u8,
-    decoder: Box<dyn Decoder>,
+    decoder: Option<Box<dyn Decoder>>,
 }
 
 /// Settings a leg timeline takes from the recorder.
@@ -53,37 +55,45 @@ pub(crate) struct TimelineParams {
 pub(crate) struct LegTimeline {
     params: TimelineParams,
     payloads: PayloadMap,
+    registry: CodecRegistry,
     decoders: Vec<PtDecoder>,
     /// Reorder window, sorted by (epoch, timestamp).
     pending: VecDeque<MediaPacket>,
     anchor: Option<Anchor>,
-    /// Decoded samples (mono, at `params.rate`) not yet taken; `out[0]` sits at `out_start`.
-    out: VecDeque<i16>,
-    out_start: u64,
+    /// The audio written so far, at the recording rate.
+    audio: LegAudio,
     /// Index into `decoders` of the codec that produced the last real audio, for concealment.
     last_decoder: Option<usize>,
-    /// Where the last real (decoded) audio ended.
+    /// Where the last real (decoded) audio ended (logical end, recording rate).
     last_audio_end: u64,
-    /// Samples per channel of the last decoded frame (the leg's ptime at the recording rate).
+    /// Samples per channel of the last decoded frame at the recording rate (the leg's ptime).
     last_frame_len: usize,
+    /// The last decoded frame was a DTX frame: the gap after it is silence, not loss.
+    in_dtx: bool,
     comfort: Option<ComfortNoise>,
     scratch: Vec<i16>,
     pub(crate) stats: LegStats,
 }
 
+/// `n` samples at `from` Hz expressed at `to` Hz (rounded down).
+fn convert(n: u64, from: SampleRate, to: SampleRate) -> u64 {
+    u64::try_from(u128::from(n) * u128::from(to.hz()) / u128::from(from.hz())).unwrap_or(u64::MAX)
+}
+
 impl LegTimeline {
-    pub(crate) fn new(params: TimelineParams, payloads: PayloadMap) -> Self {
+    pub(crate) fn new(params: TimelineParams, payloads: PayloadMap, registry: CodecRegistry) -> Self {
         LegTimeline {
+            audio: LegAudio::new(params.rate, MAX_FRAME_SAMPLES),
             params,
             payloads,
+            registry,
             decoders: Vec::new(),
             pending: VecDeque::with_capacity(64),
             anchor: None,
-            out: VecDeque::with_capacity(48_000),
-            out_start: 0,
             last_decoder: None,
             last_audio_end: 0,
             last_frame_len: 0,
+            in_dtx: false,
             comfort: None,
             scratch: vec![0; MAX_FRAME_SAMPLES],
             stats: LegStats::default(),
@@ -98,7 +108,17 @@ impl LegTimeline {
 
     /// End of what has been written (decoded, filled or taken).
     pub(crate) fn written_end(&self) -> u64 {
-        self.out_start + self.out.len() as u64
+        self.audio.written_end()
+    }
+
+    /// Where the next contiguous audio goes (written end plus what a resampler still owes).
+    fn logical_end(&self) -> u64 {
+        self.audio.logical_end()
+    }
+
+    /// Writes out what the resampler still owes (end of the recording).
+    pub(crate) fn settle(&mut self) {
+        self.audio.flush();
     }
 
     /// Accepts a packet into the reorder window.
@@ -133,35 +153,71 @@ impl LegTimeline {
     }
 
     fn decoder_index(&mut self, pt: u8) -> Option<usize> {
-        if let Some(i) = self.decoders.iter().position(|d| d.pt == pt) {
-            return Some(i);
-        }
-        let fmt = self.payloads.get(crate::rtp::PayloadType(pt))?;
-        let kind = CodecKind::from_encoding_name(&fmt.encoding_name)?;
-        let decoder = decoder_for(kind, fmt.channels.max(1), self.params.rate)?;
-        self.decoders.push(PtDecoder { pt, decoder });
-        Some(self.decoders.len() - 1)
+        let i = match self.decoders.iter().position(|d| d.pt == pt) {
+            Some(i) => i,
+            None => {
+                let fmt = self.payloads.get(PayloadType(pt))?;
+                // Mono at the recording rate where the codec can (Opus); fixed-rate codecs are
+                // resampled and down-mixed by the leg's audio.
+                let opts = CodecOptions { channels: Some(1), ..CodecOptions::at_rate(self.params.rate) };
+                let decoder = self.registry.decoder(fmt, &opts).ok();
+                self.decoders.push(PtDecoder { pt, decoder });
+                self.decoders.len() - 1
+            }
+        };
+        self.decoders[i].decoder.is_some().then_some(i)
     }
 
-    fn kind_of(&self, pt: u8) -> Option<CodecKind> {
-        let fmt = self.payloads.get(crate::rtp::PayloadType(pt))?;
-        CodecKind::from_encoding_name(&fmt.encoding_name)
+    /// The decoder at `di` (the caller got `di` from [`Self::decoder_index`], which only
+    /// returns indices of present decoders).
+    fn dec(&mut self, di: usize) -> Option<&mut Box<dyn Decoder>> {
+        self.decoders.get_mut(di).and_then(|d| d.decoder.as_mut())
+    }
+
+    /// Decoded samples per channel of `payload` at the recording rate, 0 when unknown.
+    fn decoded_len_estimate(&mut self, di: usize, payload: &[u8]) -> u64 {
+        let rate = self.params.rate;
+        self.dec(di).map_or(0, |d| convert(d.samples_in(payload).unwrap_or(0) as u64, d.sample_rate(), rate))
+    }
+
+    /// Decodes into `scratch` and appends to the leg's audio, skipping whatever lies before the
+    /// logical end (`pos` is where the frame starts). Returns the frames decoded, or `None`.
+    fn decode_and_write(&mut self, di: usize, payload: &[u8], pos: u64, fec_frames: Option<usize>) -> Option<usize> {
+        let rate = self.params.rate;
+        let dec = self.decoders.get_mut(di).and_then(|d| d.decoder.as_mut())?;
+        let r = match fec_frames {
+            Some(n) => dec.decode_fec(payload, n, &mut self.scratch),
+            None => dec.decode(payload, &mut self.scratch),
+        };
+        let Ok(n) = r else {
+            if fec_frames.is_none() {
+                self.stats.decode_errors += 1;
+            }
+            return None;
+        };
+        let (ch, dec_rate) = (usize::from(dec.channels().max(1)), dec.sample_rate());
+        let n = n.min(self.scratch.len() / ch);
+        // Skip whatever overlaps audio already written (a packet partly behind the write point).
+        let behind = self.logical_end().saturating_sub(pos);
+        let skip = usize::try_from(convert(behind, rate, dec_rate)).unwrap_or(usize::MAX).min(n);
+        self.audio.push_decoded(&self.scratch[..n * ch], ch, dec_rate, skip);
+        Some(n)
     }
 
     /// Places one released packet on the timeline.
     fn place(&mut self, p: &MediaPacket) {
         let pt = p.payload_type.0;
-        let Some(kind) = self.kind_of(pt) else {
+        let Some(fmt) = self.payloads.get(p.payload_type) else {
             self.stats.unknown_payload_type += 1;
             return;
         };
-        if kind == CodecKind::TelephoneEvent {
+        if fmt.is("telephone-event") {
             self.stats.telephone_events += 1;
             return;
         }
-        let clock = self.payloads.get(p.payload_type).map_or(kind.clock_rate(), |f| f.clock_rate);
-        let pos = self.position(p, clock);
-        if kind == CodecKind::ComfortNoise {
+        let clock = fmt.clock_rate;
+        if fmt.is("CN") {
+            let pos = self.position(p, clock);
             self.stats.comfort_noise += 1;
             self.fill_to(pos);
             let level = p.payload.first().copied().unwrap_or(127);
@@ -170,49 +226,55 @@ impl LegTimeline {
             let frame =
                 if self.last_frame_len > 0 { self.last_frame_len } else { self.params.rate.samples_in(DEFAULT_PTIME) };
             // Only the part not already written (a CN packet behind the write point adds nothing).
-            let fresh = (pos + frame as u64).saturating_sub(self.written_end());
-            for _ in 0..fresh {
-                self.out.push_back(cn.next_sample());
-            }
+            let fresh = (pos + frame as u64).saturating_sub(self.logical_end());
+            self.audio.push_at_rate((0..fresh).map(|_| cn.next_sample()));
             self.stats.comfort_samples += fresh;
             self.comfort = Some(cn);
+            self.in_dtx = false;
             return;
         }
         let Some(di) = self.decoder_index(pt) else {
             self.stats.unknown_payload_type += 1;
             return;
         };
-        let written = self.written_end();
-        let end_estimate = pos + self.decoded_len_estimate(di, &p.payload);
-        if end_estimate <= written {
+        let pos = self.position(p, clock);
+        let end = self.logical_end();
+        let len = self.decoded_len_estimate(di, &p.payload);
+        if pos + len <= end {
             self.stats.late += 1;
             return;
         }
+        if pos > end && self.try_fec(di, &p.payload, pos, end, len) {
+            self.stats.fec_recovered += 1;
+        }
         self.fill_to(pos);
-        let n = match self.decoders[di].decoder.decode(&p.payload, &mut self.scratch) {
-            Ok(n) => n,
-            Err(_) => {
-                self.stats.decode_errors += 1;
-                return;
-            }
-        };
-        let ch = usize::from(self.decoders[di].decoder.channels().max(1));
-        // Skip whatever overlaps audio already written (a packet partly behind the write point).
-        let skip = usize::try_from(self.written_end().saturating_sub(pos)).unwrap_or(usize::MAX).min(n);
-        for frame in self.scratch[skip * ch..n * ch].chunks_exact(ch) {
-            // Down-mix to the leg's single channel.
-            let sum: i32 = frame.iter().map(|&s| i32::from(s)).sum();
-            self.out.push_back((sum / ch as i32) as i16);
+        let Some(n) = self.decode_and_write(di, &p.payload, pos, None) else { return };
+        let rate = self.params.rate;
+        let dec_rate = self.dec(di).map_or(rate, |d| d.sample_rate());
+        self.in_dtx = self.dec(di).is_some_and(|d| d.is_dtx(&p.payload));
+        if self.in_dtx {
+            self.stats.dtx_frames += 1;
         }
         self.last_decoder = Some(di);
-        self.last_frame_len = n;
-        self.last_audio_end = self.written_end();
+        self.last_frame_len = usize::try_from(convert(n as u64, dec_rate, self.params.rate)).unwrap_or(0);
+        self.last_audio_end = self.logical_end();
         self.comfort = None;
         self.stats.decoded_frames += 1;
     }
 
-    fn decoded_len_estimate(&self, di: usize, payload: &[u8]) -> u64 {
-        self.decoders[di].decoder.samples_in(payload).unwrap_or(0) as u64
+    /// In-band FEC (RFC 6716 §2.1.7): when exactly one frame of this packet's duration is
+    /// missing right after real audio from the same decoder, and this packet carries FEC
+    /// for it, the lost frame is decoded from it instead of concealed. Returns whether it was.
+    fn try_fec(&mut self, di: usize, payload: &[u8], pos: u64, end: u64, len: u64) -> bool {
+        let fits = self.last_decoder == Some(di)
+            && end == self.last_audio_end
+            && !self.in_dtx
+            && self.comfort.is_none()
+            && pos - end == len;
+        let rate = self.params.rate;
+        let Some(dec) = self.dec(di).filter(|d| fits && d.has_fec(payload)) else { return false };
+        let frames = usize::try_from(convert(len, rate, dec.sample_rate())).unwrap_or(0);
+        self.decode_and_write(di, payload, end, Some(frames)).is_some()
     }
 
     /// The packet's sample position, re-anchoring on a new epoch or an implausible timestamp jump.
@@ -238,80 +300,62 @@ impl LegTimeline {
                 return a.pos.saturating_sub(u64::try_from(back).unwrap_or(u64::MAX));
             }
         }
-        let pos = if self.anchor.is_none() { arrival } else { arrival.max(self.written_end()) };
+        let pos = if self.anchor.is_none() { arrival } else { arrival.max(self.logical_end()) };
         self.anchor = Some(Anchor { epoch: p.epoch, clock, ts: p.timestamp.0, pos });
         pos
     }
 
-    /// Fills the gap between the write point and `pos` with concealment, comfort noise or silence.
+    /// Fills the gap between the logical end and `pos`: silence after a DTX frame; otherwise
+    /// codec concealment (up to `conceal_max`, continuing real audio only), then comfort
+    /// noise after a CN packet, else silence.
     fn fill_to(&mut self, pos: u64) {
-        let written = self.written_end();
-        if pos <= written {
+        let end = self.logical_end();
+        if pos <= end {
             return;
         }
-        let gap = pos - written;
+        if self.in_dtx {
+            let n = pos - self.written_end();
+            self.audio.push_at_rate(std::iter::repeat(0).take(usize::try_from(n).unwrap_or(0)));
+            self.stats.dtx_silence_samples += n;
+            return;
+        }
         self.stats.gaps += 1;
-        let conceal_max = self.params.rate.samples_in(self.params.conceal_max) as u64;
-        let mut remaining = gap;
+        let rate = self.params.rate;
+        let conceal_max = rate.samples_in(self.params.conceal_max) as u64;
         // Concealment continues real audio only: the gap must start where audio ended.
-        if let Some(di) = self.last_decoder {
-            if written == self.last_audio_end && self.comfort.is_none() {
-                let n = usize::try_from(gap.min(conceal_max)).unwrap_or(0).min(MAX_FRAME_SAMPLES);
-                let ch = usize::from(self.decoders[di].decoder.channels().max(1));
-                let n = n.min(self.scratch.len() / ch);
-                if let Ok(m) = self.decoders[di].decoder.conceal(n, &mut self.scratch) {
+        if let Some(di) = self.last_decoder.filter(|_| end == self.last_audio_end && self.comfort.is_none()) {
+            let want = (pos - end).min(conceal_max);
+            if let Some(dec) = self.decoders.get_mut(di).and_then(|d| d.decoder.as_mut()) {
+                let (ch, dec_rate) = (usize::from(dec.channels().max(1)), dec.sample_rate());
+                let n = usize::try_from(convert(want, rate, dec_rate)).unwrap_or(0).min(self.scratch.len() / ch);
+                if let Ok(m) = dec.conceal(n, &mut self.scratch) {
                     let m = m.min(n);
-                    for frame in self.scratch[..m * ch].chunks_exact(ch) {
-                        let sum: i32 = frame.iter().map(|&s| i32::from(s)).sum();
-                        self.out.push_back((sum / ch as i32) as i16);
-                    }
-                    remaining -= m as u64;
-                    self.stats.concealed_samples += m as u64;
+                    self.audio.push_decoded(&self.scratch[..m * ch], ch, dec_rate, 0);
+                    self.stats.concealed_samples += self.logical_end() - end;
                 }
             }
         }
+        // push_at_rate flushes the resampler (if any) first: the owed samples end at the logical end.
+        let remaining = usize::try_from(pos.saturating_sub(self.logical_end())).unwrap_or(0);
+        if remaining == 0 {
+            return;
+        }
         if let Some(cn) = self.comfort.as_mut() {
-            for _ in 0..remaining {
-                self.out.push_back(cn.next_sample());
-            }
-            self.stats.comfort_samples += remaining;
+            self.audio.push_at_rate((0..remaining).map(|_| cn.next_sample()));
+            self.stats.comfort_samples += remaining as u64;
         } else {
-            self.out.extend(std::iter::repeat(0).take(usize::try_from(remaining).unwrap_or(0)));
-            self.stats.silence_samples += remaining;
+            self.audio.push_at_rate(std::iter::repeat(0).take(remaining));
+            self.stats.silence_samples += remaining as u64;
         }
     }
 
     /// Copies `n` samples starting at absolute position `pos` into channel `channel` of the
-    /// interleaved `dst` (stride `stride`), zero where nothing was written, and discards them.
-    /// Positions up to `pos + n` count as written afterwards: later packets there are late.
+    /// interleaved `dst` (stride `stride`), silence or comfort noise where nothing was written,
+    /// and discards them. Positions up to `pos + n` count as written afterwards: later packets
+    /// there are late.
     pub(crate) fn take(&mut self, pos: u64, n: usize, dst: &mut [i16], channel: usize, stride: usize) {
-        // Drop anything before pos (cannot happen when the recorder takes contiguously).
-        while self.out_start < pos && !self.out.is_empty() {
-            self.out.pop_front();
-            self.out_start += 1;
-        }
-        if self.out.is_empty() && self.out_start < pos {
-            self.out_start = pos;
-        }
-        for i in 0..n {
-            let abs = pos + i as u64;
-            let s = if abs >= self.out_start {
-                match self.out.pop_front() {
-                    Some(s) => {
-                        self.out_start += 1;
-                        s
-                    }
-                    None => {
-                        self.out_start = abs + 1;
-                        self.comfort.as_mut().map_or(0, |c| c.next_sample())
-                    }
-                }
-            } else {
-                0
-            };
-            if let Some(slot) = dst.get_mut(i * stride + channel) {
-                *slot = s;
-            }
-        }
+        self.stats.resampled_samples = self.audio.resampled_samples;
+        let comfort = &mut self.comfort;
+        self.audio.take(pos, n, dst, channel, stride, || comfort.as_mut().map_or(0, |c| c.next_sample()));
     }
 }
