@@ -278,3 +278,47 @@ fn embedded_default_call_counts_and_duration() {
         assert!(rms[0] > 300.0 && rms[1] > 300.0, "both legs speak: rms {rms:?}");
     }
 }
+
+#[test]
+fn wireshark_opus_hybrid_fullband_records_the_rtp_span() {
+    let Some((cap, calls, path)) = run("rtp/wireshark-samples/sip-rtp-opus.pcap") else { return };
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(call.rate.hz(), 48_000, "Opus legs record at 48 kHz");
+    // 425 packets of 20 ms (960 ticks at 48 kHz), one leg.
+    let span = rtp_span_secs(&legs_of(&cap, &[(24196, 6000)]), 48_000.0, 960);
+    let t = tshark_streams(&path);
+    check_call(call, span, &[Expect { ssrc: 0x043E_EE04, packets: 425, lost: 0, duplicates: 0 }], t.as_ref());
+    let st = &call.timeline[0];
+    assert_eq!((st.decoded_frames, st.decode_errors, st.late, st.gaps), (425, 0, 0, 0));
+    if let Some((_, rms)) = ffmpeg_decode(&call.ogg) {
+        assert!(rms[0] > 300.0, "the prompt is audible: rms {}", rms[0]);
+        assert!(rms[1] < 30.0, "no leg B: rms {}", rms[1]);
+    }
+}
+
+/// sip-rtp-opus-hybrid holds 5 packets over 6.3 s (sequence numbers 23845..24160, TOC codes
+/// 0, 1, 2, 3, 3: 20, 40, 40, 40, 40 ms) cut from a longer stream. The right recording keeps
+/// the timeline: each packet at its RTP timestamp, the gaps between them silence (after at
+/// most 60 ms of concealment), so the duration is the timestamp span plus the last packet's
+/// 40 ms: (303360 − 960 + 1920) / 48000 = 6.34 s.
+///
+/// The two code-3 packets are malformed (RFC 6716 §3.4): the fourth pads a CBR packet so that
+/// 143 bytes remain for 2 frames (R6: not a multiple of 2), the fifth announces a 205-byte
+/// first frame in a 156-byte packet (R7). libopus rejects both: they count as decode errors,
+/// and their 40 ms slots (duration from the TOC) are filled as losses.
+#[test]
+fn wireshark_opus_multiframe_packets_with_gaps_keep_the_timeline() {
+    let Some((cap, calls, path)) = run("rtp/wireshark-samples/sip-rtp-opus-hybrid.pcap") else { return };
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    let span = rtp_span_secs(&legs_of(&cap, &[(24196, 6000)]), 48_000.0, 1920);
+    assert!((span - 6.34).abs() < 0.001, "span {span}");
+    let t = tshark_streams(&path);
+    check_call(call, span, &[Expect { ssrc: 0x043E_EE04, packets: 5, lost: 311, duplicates: 0 }], t.as_ref());
+    let st = &call.timeline[0];
+    assert_eq!((st.decoded_frames, st.decode_errors, st.late), (3, 2, 0), "{st:?}");
+    // Concealment continues real audio for at most 60 ms after each of the 3 decoded packets;
+    // the rest of the gaps is silence (the encoder writes it when it passes the write point).
+    assert!(st.concealed_samples > 0 && st.concealed_samples <= 3 * 60 * 48, "{st:?}");
+}

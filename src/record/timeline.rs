@@ -180,9 +180,18 @@ impl LegTimeline {
         self.dec(di).map_or(0, |d| convert(d.samples_in(payload).unwrap_or(0) as u64, d.sample_rate(), rate))
     }
 
-    /// Decodes into `scratch` and appends to the leg's audio, skipping whatever lies before the
-    /// logical end (`pos` is where the frame starts). Returns the frames decoded, or `None`.
-    fn decode_and_write(&mut self, di: usize, payload: &[u8], pos: u64, fec_frames: Option<usize>) -> Option<usize> {
+    /// Decodes into `scratch` and appends to the leg's audio (as silence when `silent`: a DTX
+    /// frame still runs through the decoder so that its state knows of the pause), skipping
+    /// whatever lies before the logical end (`pos` is where the frame starts). Returns the
+    /// frames decoded, or `None`.
+    fn decode_and_write(
+        &mut self,
+        di: usize,
+        payload: &[u8],
+        pos: u64,
+        fec_frames: Option<usize>,
+        silent: bool,
+    ) -> Option<usize> {
         let rate = self.params.rate;
         let dec = self.decoders.get_mut(di).and_then(|d| d.decoder.as_mut())?;
         let r = match fec_frames {
@@ -197,6 +206,9 @@ impl LegTimeline {
         };
         let (ch, dec_rate) = (usize::from(dec.channels().max(1)), dec.sample_rate());
         let n = n.min(self.scratch.len() / ch);
+        if silent {
+            self.scratch[..n * ch].fill(0);
+        }
         // Skip whatever overlaps audio already written (a packet partly behind the write point).
         let behind = self.logical_end().saturating_sub(pos);
         let skip = usize::try_from(convert(behind, rate, dec_rate)).unwrap_or(usize::MAX).min(n);
@@ -248,12 +260,22 @@ impl LegTimeline {
             self.stats.fec_recovered += 1;
         }
         self.fill_to(pos);
-        let Some(n) = self.decode_and_write(di, &p.payload, pos, None) else { return };
+        // A DTX frame (libopus decodes it as concealment of the last speech) is recorded as
+        // silence, and so is the gap after it (CASES B12: no old speech replayed).
+        let dtx = self.dec(di).is_some_and(|d| d.is_dtx(&p.payload));
+        let before = self.logical_end();
+        let Some(n) = self.decode_and_write(di, &p.payload, pos, None, dtx) else {
+            // An undecodable packet still occupies its slot when its header tells the duration
+            // (an Opus TOC): filled as a loss, so the timeline keeps time.
+            self.fill_to(pos + len);
+            return;
+        };
         let rate = self.params.rate;
         let dec_rate = self.dec(di).map_or(rate, |d| d.sample_rate());
-        self.in_dtx = self.dec(di).is_some_and(|d| d.is_dtx(&p.payload));
-        if self.in_dtx {
+        self.in_dtx = dtx;
+        if dtx {
             self.stats.dtx_frames += 1;
+            self.stats.dtx_silence_samples += self.logical_end().saturating_sub(before);
         }
         self.last_decoder = Some(di);
         self.last_frame_len = usize::try_from(convert(n as u64, dec_rate, self.params.rate)).unwrap_or(0);
@@ -274,7 +296,7 @@ impl LegTimeline {
         let rate = self.params.rate;
         let Some(dec) = self.dec(di).filter(|d| fits && d.has_fec(payload)) else { return false };
         let frames = usize::try_from(convert(len, rate, dec.sample_rate())).unwrap_or(0);
-        self.decode_and_write(di, payload, end, Some(frames)).is_some()
+        self.decode_and_write(di, payload, end, Some(frames), false).is_some()
     }
 
     /// The packet's sample position, re-anchoring on a new epoch or an implausible timestamp jump.
