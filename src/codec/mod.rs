@@ -14,6 +14,8 @@
 
 mod builtin;
 mod g711;
+#[cfg(feature = "g729")]
+mod g729;
 mod l16;
 mod opus;
 mod opus_params;
@@ -28,6 +30,8 @@ pub use self::g711::{
     alaw_decode, alaw_decode_slice, alaw_encode, alaw_encode_slice, ulaw_decode, ulaw_decode_slice, ulaw_encode,
     ulaw_encode_slice, G711Decoder, G711Encoder, G711Law,
 };
+#[cfg(feature = "g729")]
+pub use self::g729::{G729Decoder, G729Encoder, G729Factory};
 pub use self::l16::{L16Decoder, L16Encoder};
 pub use self::opus::{has_inband_fec, is_opus_dtx, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig};
 pub use self::opus_params::{fmtp_ptime, fmtp_value, opus_rate_at_least, OpusParams, OPUS_RATES};
