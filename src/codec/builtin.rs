@@ -100,8 +100,8 @@ impl CodecFactory for SimpleFactory {
 }
 
 const G711_FRAMES: &[u64] = &[10, 20, 30, 40, 50, 60];
-/// Measured by benches/codecs.rs (µs per second of audio).
-const G711_COST: CpuCost = CpuCost::new(8, 10);
+/// Measured by benches/codecs.rs (µs per second of audio: ~60–85 ns per 20 ms frame).
+const G711_COST: CpuCost = CpuCost::new(4, 3);
 
 fn pcmu() -> Box<dyn CodecFactory> {
     Box::new(SimpleFactory::new(
@@ -133,7 +133,7 @@ fn l16(hz: u32, pt: u8, quality: u8) -> Box<dyn CodecFactory> {
         pt,
         &[10, 20, 30, 40, 60],
         quality,
-        CpuCost::new(2, 2),
+        CpuCost::new(1, 1),
     )))
 }
 
@@ -170,8 +170,10 @@ impl CodecFactory for L16Factory {
 #[derive(Clone)]
 struct OpusFactory(CodecDescriptor);
 
+/// Opus costs at 48 kHz mono, complexity 5 (benches/codecs.rs: ~31 µs to decode and ~100 µs to
+/// encode a 20 ms frame); translation paths scale them by the rate used.
 fn opus() -> Box<dyn CodecFactory> {
-    let mut d = mono_descriptor("opus", 48_000, 48_000, None, 111, &[10, 20, 40, 60], 90, CpuCost::new(1500, 15_000));
+    let mut d = mono_descriptor("opus", 48_000, 48_000, None, 111, &[10, 20, 40, 60], 90, CpuCost::new(1550, 5000));
     d.channels = 2;
     d.sample_rates = OPUS_RATES.iter().rev().map(|&hz| SampleRate::new(hz)).collect();
     Box::new(OpusFactory(d))

@@ -156,7 +156,8 @@ impl Encoder for G729Encoder {
 pub struct G729Factory(CodecDescriptor);
 
 impl G729Factory {
-    /// The factory, quality 20, measured cost (benches/codecs.rs).
+    /// The factory: quality 20; cost measured by benches/codecs.rs (~7 µs to decode, ~55 µs
+    /// to encode a 20 ms frame).
     pub fn new() -> Self {
         G729Factory(mono_descriptor(
             "G729",
@@ -166,7 +167,7 @@ impl G729Factory {
             18,
             &[10, 20, 30, 40, 60],
             20,
-            CpuCost::new(400, 1200),
+            CpuCost::new(350, 2800),
         ))
     }
 }

@@ -140,6 +140,12 @@ pub trait Decoder: Send {
     /// forward error correction `next_payload` carries (Opus in-band FEC, RFC 6716 §2.1.7),
     /// returning samples per channel written. Decode `next_payload` normally afterwards.
     ///
+    /// Used by the recorder's timeline (a one-frame gap followed by a packet with FEC). The
+    /// jitter buffer's playout path uses it the same way: when it yields
+    /// `Playout::Conceal` for a lost slot while the next packet is already buffered and
+    /// [`Decoder::has_fec`] says it carries FEC, the session decodes that packet's FEC for the
+    /// slot instead of calling [`Decoder::conceal`].
+    ///
     /// Errors: [`CodecError::Unsupported`] for codecs without FEC (the default); the codec's errors.
     fn decode_fec(
         &mut self,

@@ -15,8 +15,8 @@ use crate::rtp::PayloadFormat;
 use std::time::Duration;
 
 /// Resampler CPU cost in µs per second of audio per kHz of input plus output rate
-/// (rubato FFT, measured by benches/codecs.rs: about 0.5 ms/s for 8 → 48 kHz).
-pub const RESAMPLE_US_PER_S_PER_KHZ: u32 = 9;
+/// (rubato FFT, measured by benches/codecs.rs: ~210 µs/s for 8 → 48 kHz, ~135 µs/s for 48 → 8 kHz).
+pub const RESAMPLE_US_PER_S_PER_KHZ: u32 = 4;
 
 /// One stage of a transcoding path.
 #[derive(Debug, Clone, PartialEq, Eq)]

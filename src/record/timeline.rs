@@ -6,6 +6,12 @@
 //! talkspurt, comfort noise after a CN packet (RFC 3389), silence otherwise — and
 //! audio is never time-stretched, so the two legs stay aligned whatever the network did.
 //!
+//! Decoders come from the recorder's [`CodecRegistry`]. Opus decodes at the recording rate;
+//! fixed-rate codecs at another rate are resampled (see `leg_audio`). A one-frame gap followed
+//! by an Opus packet carrying in-band FEC is recovered from it instead of concealed; a DTX
+//! frame and the timestamp gap after it are silence, not loss (CASES B12). A packet the
+//! decoder rejects still fills its slot (as a loss) when its duration is known.
+//!
 //! Each numbering epoch (new SSRC, sequence restart) and each timestamp jump that
 //! disagrees with the arrival clock by more than
 //! [`RecorderConfig::max_timestamp_deviation`](super::RecorderConfig) re-anchors the leg at the arrival-derived position
