@@ -32,7 +32,7 @@ fn record_call() -> Option<PathBuf> {
         if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
             panic!("record_call example not built in {}", dir.display());
         }
-        eprintln!("SKIP: record_call example not built in {} (run `cargo test --all-targets`)", dir.display());
+        eprintln!("SKIP: record_call example not built in {} (run `cargo test`)", dir.display());
     }
     found
 }
