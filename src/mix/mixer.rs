@@ -349,7 +349,7 @@ mod tests {
         m.clear();
         m.add_at(150, &[100; 10], Gain::UNITY).expect("fits");
         assert_eq!(m.add_at(151, &[1; 10], Gain::UNITY), Err(MixError::FrameLength { expected: 160, got: 161 }));
-        assert_eq!(m.add_at(usize::MAX, &[1; 10], Gain::UNITY).is_err(), true);
+        assert!(m.add_at(usize::MAX, &[1; 10], Gain::UNITY).is_err());
         assert_eq!(&m.sum()[148..152], &[0, 0, 100, 100]);
         m.zero_range(155..400);
         assert_eq!(&m.sum()[153..157], &[100, 100, 0, 0]);

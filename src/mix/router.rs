@@ -98,6 +98,7 @@ pub struct Router {
     playbacks: Vec<Playback>,
     next_tap: u32,
     next_playback: u32,
+    leg_gains: [Gain; 2],
     legs_out: [Vec<i16>; 2],
     legs_mix: [Mixer; 2],
     guard: Vec<i16>,
@@ -127,6 +128,7 @@ impl Router {
             playbacks: Vec::new(),
             next_tap: 0,
             next_playback: 0,
+            leg_gains: [Gain::UNITY; 2],
             legs_out: [vec![0; n], vec![0; n]],
             legs_mix: [mixer()?, mixer()?],
             guard: vec![0; n],
@@ -229,6 +231,12 @@ impl Router {
     pub fn set_tap_gains(&mut self, tap: TapId, gains: TapGains) -> Result<(), MixError> {
         self.slot_mut(tap)?.gains = gains;
         Ok(())
+    }
+
+    /// Sets the gain of what the party on `leg` says, wherever it goes (the other leg's outbound
+    /// and the listen outputs); default [`Gain::UNITY`].
+    pub fn set_leg_gain(&mut self, leg: Leg, gain: Gain) {
+        self.leg_gains[leg.index()] = gain;
     }
 
     /// The taps and their kinds.
@@ -354,7 +362,7 @@ impl Router {
     fn mix_outbound(&mut self, leg: Leg, other: &[i16]) -> Result<(), MixError> {
         let m = &mut self.legs_mix[leg.index()];
         m.clear();
-        m.add(other, Gain::UNITY)?;
+        m.add(other, self.leg_gains[leg.other().index()])?;
         for p in self.playbacks.iter().filter(|p| p.mode == PlayMode::Replace && p.target.reaches_leg(leg)) {
             m.zero_range(p.active.clone());
         }
@@ -377,12 +385,13 @@ impl Router {
         let lg = me.gains.listen;
         me.left.clear();
         me.right.clear();
+        let [ga, gb] = self.leg_gains;
         if listen.direction.hears(Leg::A) {
-            me.left.add(leg_a, lg)?;
+            me.left.add(leg_a, lg.then(ga))?;
         }
         let b_to = if stereo { &mut me.right } else { &mut me.left };
         if listen.direction.hears(Leg::B) {
-            b_to.add(leg_b, lg)?;
+            b_to.add(leg_b, lg.then(gb))?;
         }
         let mut both = |input: &[i16], offset: usize, gain: Gain| -> Result<(), MixError> {
             me.left.add_at(offset, input, lg.then(gain))?;
@@ -474,3 +483,7 @@ impl Router {
         });
     }
 }
+
+#[cfg(test)]
+#[path = "router_tests.rs"]
+mod tests;

@@ -19,6 +19,12 @@ use super::MixError;
 use crate::audio::SampleRate;
 use std::time::Duration;
 
+/// A-law theoretical load capacity, +3.14 dBm0 (ITU-T G.711 §5); not π.
+#[allow(clippy::approx_constant)]
+const ALAW_TMAX_DBM0: f64 = 3.14;
+/// µ-law theoretical load capacity, +3.17 dBm0 (ITU-T G.711 §5).
+const MULAW_TMAX_DBM0: f64 = 3.17;
+
 /// Which G.711 law's digital milliwatt defines 0 dBm0 (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -34,8 +40,8 @@ impl Dbm0Reference {
     /// RMS of a 0 dBm0 sine in 16-bit sample units: 16 141.17 (A-law) or 16 020.72 (µ-law).
     pub fn rms_0dbm0(self) -> f64 {
         let (overload, tmax_db) = match self {
-            Dbm0Reference::ALaw => (32_768.0, 3.14),
-            Dbm0Reference::MuLaw => (32_636.0, 3.17),
+            Dbm0Reference::ALaw => (32_768.0, ALAW_TMAX_DBM0),
+            Dbm0Reference::MuLaw => (32_636.0, MULAW_TMAX_DBM0),
         };
         overload * 10f64.powf(-tmax_db / 20.0) / std::f64::consts::SQRT_2
     }
