@@ -3,9 +3,9 @@
 //! - `router`: one 20 ms frame through [`Router::process`] with two legs, one mono listen tap
 //!   (both directions) and one whisper tap (to leg B, with guard audio pushed each frame): the
 //!   two outbound legs, one listen output and the guard track, i.e. 4 mixed outputs.
-//! - `copy`: the baseline, `copy_from_slice` of the same data volume a bare relay moves without
-//!   monitoring (leg A → B outbound, leg B → A outbound, the guard frame → the guard track, and the
-//!   A+B frames → the listen buffer is not summed, only copied).
+//! - `copy`: the baseline, `copy_from_slice` of the same frames into four output buffers (leg B →
+//!   A's outbound, leg A → B's outbound, leg A → the listen buffer, the guard frame → the guard
+//!   track): the memory traffic of the same outputs with no summing, gain or saturation.
 //!
 //! Each iteration is one call-second (50 frames), so the reported time is µs per call-second.
 

@@ -28,6 +28,10 @@
 //!
 //! ¹ muted while a [`PlayMode::Replace`] playback to that leg sounds. ² a tap's own talk audio is
 //! never echoed back to it.
+//!
+//! Gains: per leg ([`Router::set_leg_gain`]), per tap for listening and talking ([`TapGains`]), per
+//! playback. Every output (each leg's outbound, each listen channel, the guard track) has its own
+//! [`Mixer`], hence its own limiter state: a stereo listen output is limited per channel.
 
 mod mixer;
 mod playback;
