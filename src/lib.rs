@@ -38,6 +38,7 @@ pub mod codec;
 pub mod error;
 pub mod jitter;
 pub mod leg;
+pub mod mix;
 pub mod record;
 pub mod replay;
 pub mod rtp;
