@@ -42,6 +42,7 @@ pub mod mix;
 pub mod record;
 pub mod replay;
 pub mod rtp;
+pub mod session;
 pub mod time;
 
 pub use audio::{ClockRate, PcmFrame, SampleRate};

@@ -24,9 +24,10 @@ fn record_call() -> Option<PathBuf> {
         .collect();
     candidates.sort_by(|a, b| b.0.cmp(&a.0));
     let found = candidates.into_iter().map(|(_, p)| p).find(|p| {
-        Command::new(p).arg("--version").output().is_ok_and(|o| {
-            o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("record_call")
-        })
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("record_call"))
     });
     if found.is_none() {
         if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
