@@ -22,7 +22,7 @@ fn record_call() -> Option<PathBuf> {
         })
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
-    candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
     let found = candidates.into_iter().map(|(_, p)| p).find(|p| {
         Command::new(p)
             .arg("--version")
