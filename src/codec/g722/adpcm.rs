@@ -1,0 +1,175 @@
+//! The blocks both sub-band ADPCM coders share (ITU-T G.722 §6.2): the adaptive
+//! pole-zero predictor "block 4" and the scale-factor adaptation (LOGSCL/SCALEL,
+//! LOGSCH/SCALEH).
+//!
+//! All values are the Recommendation's 16-bit two's-complement quantities held in
+//! `i32`; "limited" in the Recommendation is saturation to `[-32768, 32767]`
+//! ([`sat16`]). Multiplications are 16×16 → 32 bits followed by an arithmetic right
+//! shift (floor), as the Recommendation specifies.
+
+use super::tables::ILB;
+
+/// Saturates to the 16-bit range (the Recommendation's "limit").
+#[inline(always)]
+pub(super) fn sat16(x: i32) -> i32 {
+    x.clamp(-32768, 32767)
+}
+
+/// Leak factor of the log scale factor, 127/128 in Q15 (LOGSCL, LOGSCH).
+const SCALE_LEAK: i32 = 32512;
+
+/// The log scale factor ∇ (NBL / NBH) and the linear scale factor DET it gives
+/// (DETL / DETH).
+#[derive(Debug, Clone)]
+pub(super) struct ScaleFactor {
+    /// Log scale factor, 0..=`nb_max`.
+    nb: i32,
+    /// Linear scale factor (quantiser step size) derived from `nb`.
+    pub(super) det: i32,
+    /// Upper limit of `nb`: 18432 (lower band) or 22528 (higher band).
+    nb_max: i32,
+    /// SCALEL/SCALEH shift constant: 8 (lower band) or 10 (higher band).
+    shift: i32,
+}
+
+impl ScaleFactor {
+    /// The lower-band scale factor at reset: NBL = 0, DETL = 32.
+    pub(super) const fn lower() -> Self {
+        ScaleFactor { nb: 0, det: 32, nb_max: 18432, shift: 8 }
+    }
+
+    /// The higher-band scale factor at reset: NBH = 0, DETH = 8.
+    pub(super) const fn higher() -> Self {
+        ScaleFactor { nb: 0, det: 8, nb_max: 22528, shift: 10 }
+    }
+
+    /// LOGSCL/LOGSCH then SCALEL/SCALEH: adapts to a code whose multiplier is `w`
+    /// (WL or WH of the code).
+    #[inline(always)]
+    pub(super) fn adapt(&mut self, w: i32) {
+        let nb = ((self.nb * SCALE_LEAK) >> 15) + w;
+        self.nb = nb.clamp(0, self.nb_max);
+        self.det = scale(self.nb, self.shift);
+    }
+}
+
+/// SCALEL/SCALEH: the linear scale factor for log scale factor `nb`:
+/// `ILB((nb >> 6) & 31)` shifted right by `shift − (nb >> 11)` (left when negative), times 4.
+#[inline(always)]
+fn scale(nb: i32, shift: i32) -> i32 {
+    let wd1 = ILB[((nb >> 6) & 31) as usize];
+    let wd2 = shift - (nb >> 11);
+    let wd3 = if wd2 >= 0 { wd1 >> wd2 } else { wd1 << -wd2 };
+    wd3 << 2
+}
+
+/// Block 4: the adaptive predictor with 2 poles and 6 zeros, fed the quantised
+/// difference signal D of each sample, giving the signal estimate S for the next.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Predictor {
+    /// Pole coefficients A1, A2.
+    a: [i32; 2],
+    /// Zero coefficients B1..B6.
+    b: [i32; 6],
+    /// Past quantised differences D(n−1)..D(n−6).
+    d: [i32; 6],
+    /// Past partially reconstructed signals P(n−1), P(n−2).
+    p: [i32; 2],
+    /// Past reconstructed signals R(n−1), R(n−2).
+    r: [i32; 2],
+    /// Zero-section output SZ for the next sample.
+    sz: i32,
+    /// Signal estimate S (SL or SH) for the next sample.
+    pub(super) s: i32,
+}
+
+impl Predictor {
+    /// Runs block 4 for one sample whose quantised difference is `d` (DLT or DH):
+    /// RECONS, PARREC, UPPOL2, UPPOL1, UPZERO, DELAYA, FILTEP, FILTEZ, PREDIC.
+    #[inline(always)]
+    pub(super) fn update(&mut self, d: i32) {
+        // RECONS and PARREC.
+        let r = sat16(self.s + d);
+        let p = sat16(self.sz + d);
+
+        // UPPOL2: the second pole coefficient.
+        let sg0 = p >> 15;
+        let same1 = sg0 == self.p[0] >> 15;
+        let same2 = sg0 == self.p[1] >> 15;
+        // 4·A1 limited; its negation is limited too (−(−32768) gives 32767: the
+        // Appendix II sequences reach this case).
+        let wd1 = sat16(self.a[0] << 2);
+        let wd2 = (if same1 { sat16(-wd1) } else { wd1 }) >> 7;
+        let wd3 = if same2 { 128 } else { -128 };
+        let wd5 = (self.a[1] * 32512) >> 15;
+        let apl2 = (wd2 + wd3 + wd5).clamp(-12288, 12288);
+
+        // UPPOL1: the first pole coefficient, limited by the new second one.
+        let wd1 = if same1 { 192 } else { -192 };
+        let wd2 = (self.a[0] * 32640) >> 15;
+        let limit = 15360 - apl2;
+        let apl1 = sat16(wd1 + wd2).clamp(-limit, limit);
+
+        // UPZERO: the zero coefficients.
+        let step = if d == 0 { 0 } else { 128 };
+        let sg0 = d >> 15;
+        for (b, &di) in self.b.iter_mut().zip(&self.d) {
+            let wd2 = if di >> 15 == sg0 { step } else { -step };
+            *b = sat16(wd2 + ((*b * 32640) >> 15));
+        }
+
+        // DELAYA.
+        self.d.copy_within(0..5, 1);
+        self.d[0] = d;
+        self.p = [p, self.p[0]];
+        self.r = [r, self.r[0]];
+        self.a = [apl1, apl2];
+
+        // FILTEP: pole section.
+        let wd1 = (self.a[0] * sat16(self.r[0] << 1)) >> 15;
+        let wd2 = (self.a[1] * sat16(self.r[1] << 1)) >> 15;
+        let sp = sat16(wd1 + wd2);
+
+        // FILTEZ: zero section.
+        let mut sz = 0;
+        for (&b, &di) in self.b.iter().zip(&self.d) {
+            sz += (b * sat16(di << 1)) >> 15;
+        }
+        self.sz = sat16(sz);
+
+        // PREDIC.
+        self.s = sat16(sp + self.sz);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_factor_at_reset_and_extremes() {
+        assert_eq!(scale(0, 8), 32);
+        assert_eq!(scale(0, 10), 8);
+        // NBL at its limit 18432: ILB(0) << 1, times 4.
+        assert_eq!(scale(18432, 8), 2048 * 2 * 4);
+        assert_eq!(scale(22528, 10), 2048 * 2 * 4);
+        let mut s = ScaleFactor::lower();
+        for _ in 0..1000 {
+            s.adapt(3042);
+        }
+        assert_eq!((s.nb, s.det), (18432, 16384));
+        for _ in 0..1000 {
+            s.adapt(-60);
+        }
+        assert_eq!((s.nb, s.det), (0, 32));
+    }
+
+    #[test]
+    fn predictor_stays_at_rest_on_zero_input() {
+        let mut p = Predictor::default();
+        for _ in 0..10 {
+            p.update(0);
+        }
+        assert_eq!(p.s, 0);
+    }
+}

@@ -1,0 +1,113 @@
+//! The G.722 encoder: transmit QMF, then the two sub-band ADPCM encoders, one octet
+//! per pair of 16 kHz samples (64 kbit/s; ITU-T G.722 §1.4: the encoder always
+//! codes at 64 kbit/s, whatever the mode the decoder uses).
+
+use super::band_lower::LowerBand;
+use super::band_upper::UpperBand;
+use super::qmf::TxQmf;
+use crate::audio::SampleRate;
+use crate::codec::{CodecError, Encoder};
+
+/// The SB-ADPCM encoder without the QMF (ITU-T G.722 §6.1): one lower-band and one
+/// higher-band sample in, one octet out. This is the configuration of the Appendix II
+/// digital test sequences, which bypass the QMF.
+#[derive(Debug, Clone)]
+pub struct G722BandEncoder {
+    lower: LowerBand,
+    upper: UpperBand,
+}
+
+impl Default for G722BandEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl G722BandEncoder {
+    /// An encoder in the reset state.
+    pub fn new() -> Self {
+        G722BandEncoder { lower: LowerBand::new(), upper: UpperBand::new() }
+    }
+
+    /// Returns to the reset state (G.722 §6.2.1.1/§6.2.2.1 reset: predictors zero,
+    /// DETL = 32, DETH = 8).
+    pub fn reset(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Encodes one lower-band sample `xl` and one higher-band sample `xh` (15-bit
+    /// sub-band signals, −16384..=16383; larger values are handled as the
+    /// Recommendation's 16-bit arithmetic does) into the octet `IH << 6 | IL`
+    /// (IH: 2-bit higher-band code in bits 7–6, IL: 6-bit lower-band code in bits 5–0).
+    #[inline]
+    pub fn encode(&mut self, xl: i16, xh: i16) -> u8 {
+        let il = self.lower.encode(i32::from(xl));
+        let ih = self.upper.encode(i32::from(xh));
+        (ih << 6) | il
+    }
+}
+
+/// A G.722 encoder: 16 kHz mono 16-bit PCM in, 64 kbit/s G.722 out (ITU-T G.722;
+/// RTP payload format RFC 3551 §4.5.2: one octet per two samples, lower-band code in
+/// the 6 least significant bits).
+///
+/// Any even number of samples per call is accepted (ptime is the caller's choice:
+/// 320 samples = 20 ms → 160 octets). The input is full 16-bit PCM (the
+/// Recommendation's 14-bit uniform PCM sits in the 14 most significant bits); the
+/// output is bit-exact to the ITU-T G.191 reference encoder.
+#[derive(Debug, Clone, Default)]
+pub struct G722Encoder {
+    qmf: TxQmf,
+    bands: G722BandEncoder,
+}
+
+impl G722Encoder {
+    /// An encoder in the reset state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Returns to the reset state (QMF delay line cleared too).
+    pub fn reset(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Encodes `pcm` (16 kHz mono, even length) into `out[..pcm.len() / 2]`, returning
+    /// the number of octets written.
+    ///
+    /// Errors: [`CodecError::BadLength`] for an odd number of samples,
+    /// [`CodecError::BufferTooSmall`] when `out` is shorter than `pcm.len() / 2`
+    /// (nothing is written in either case).
+    pub fn encode_into(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, CodecError> {
+        if pcm.len() % 2 != 0 {
+            return Err(CodecError::BadLength(pcm.len()));
+        }
+        let n = pcm.len() / 2;
+        if out.len() < n {
+            return Err(CodecError::BufferTooSmall { needed: n, available: out.len() });
+        }
+        for (o, pair) in out.iter_mut().zip(pcm.chunks_exact(2)) {
+            let (xl, xh) = self.qmf.split(pair[0], pair[1]);
+            let il = self.bands.lower.encode(xl);
+            let ih = self.bands.upper.encode(xh);
+            *o = (ih << 6) | il;
+        }
+        Ok(n)
+    }
+}
+
+impl Encoder for G722Encoder {
+    /// 16000 Hz (the RTP clock is 8000 Hz, RFC 3551 §4.5.2).
+    fn sample_rate(&self) -> SampleRate {
+        SampleRate::HZ_16000
+    }
+
+    fn channels(&self) -> u8 {
+        1
+    }
+
+    /// See [`G722Encoder::encode_into`].
+    fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, CodecError> {
+        self.encode_into(pcm, out)
+    }
+}
