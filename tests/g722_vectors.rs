@@ -1,4 +1,6 @@
-//! G.722 against the ITU-T vectors (`codec/itu-g722`) and libg722's checksums (`codec/libg722`).
+//! G.722 against the ITU-T vectors (`codec/itu-g722`: Appendix II digital test
+//! sequences with the QMF bypassed, and the G.191 demo speech files), libg722's
+//! checksums (`codec/libg722`) and ffmpeg's decoder on a real G.722 RTP stream.
 
 mod common;
 
@@ -226,4 +228,112 @@ fn libg722_pcminb_little_endian_64k_row() {
     assert_eq!(codes.len().to_string(), row[1]);
     assert_eq!(md5(&codes), row[2]);
     assert_eq!(md5(&pcm_le_bytes(&decode_all(&codes))), row[3]);
+}
+
+/// The G.722 stream of sip-rtp-g722.pcap (425 packets of 160 octets, PT 9) decoded by
+/// us packet by packet and by ffmpeg's `g722` decoder as one stream.
+#[test]
+fn decoder_matches_ffmpeg_on_a_real_rtp_stream() {
+    use jyqq_media::capture::read_capture;
+    use jyqq_media::rtp::RtpPacket;
+    let Some(bytes) = common::shared_file("rtp/wireshark-samples/sip-rtp-g722.pcap") else { return };
+    if !common::have_tool("ffmpeg") {
+        return;
+    }
+    let cap = read_capture(&bytes).expect("capture reads");
+    let packets: Vec<RtpPacket> = cap
+        .datagrams
+        .iter()
+        .filter_map(|d| RtpPacket::parse(&d.payload).ok())
+        .filter(|p| p.payload_type().0 == 9)
+        .collect();
+    assert_eq!(packets.len(), 425);
+    assert!(packets.windows(2).all(|w| w[1].sequence() == w[0].sequence().wrapping_add(1)), "in order, no loss");
+    assert!(packets.windows(2).all(|w| w[1].timestamp().wrapping_sub(w[0].timestamp()) == 160), "8 kHz RTP clock");
+
+    let mut dec = G722Decoder::new(G722Mode::Mode1);
+    let mut ours = Vec::new();
+    let mut frame = [0i16; 320];
+    for p in &packets {
+        assert_eq!(dec.samples_in(p.payload()), Some(320));
+        let n = dec.decode(p.payload(), &mut frame).expect("room for 320 samples");
+        ours.extend_from_slice(&frame[..n]);
+    }
+    assert_eq!(ours.len(), 425 * 320);
+
+    let stream: Vec<u8> = packets.iter().flat_map(|p| p.payload().iter().copied()).collect();
+    let path = std::env::temp_dir().join(format!("jyqq-g722-{}.g722", std::process::id()));
+    std::fs::write(&path, &stream).expect("temp file");
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "g722", "-i"])
+        .arg(&path)
+        .args(["-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg runs"); // have_tool said it is installed
+    let _ = std::fs::remove_file(&path);
+    assert!(output.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&output.stderr));
+    let theirs = pcm(&output.stdout);
+    assert_eq!(theirs.len(), ours.len());
+    let first_diff = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+    assert_eq!(first_diff, None, "first difference at sample {first_diff:?}");
+}
+
+/// Frequency (Hz) of a tone from its positive-going zero crossings, interpolated
+/// between samples, over the whole signal at `rate` Hz.
+fn tone_frequency(pcm: &[i16], rate: f64) -> f64 {
+    let mut crossings = Vec::new();
+    for (i, w) in pcm.windows(2).enumerate() {
+        let (a, b) = (f64::from(w[0]), f64::from(w[1]));
+        if a < 0.0 && b >= 0.0 {
+            crossings.push(i as f64 + a / (a - b));
+        }
+    }
+    assert!(crossings.len() > 2);
+    let span = crossings[crossings.len() - 1] - crossings[0];
+    (crossings.len() - 1) as f64 * rate / span
+}
+
+fn rms(pcm: &[i16]) -> f64 {
+    (pcm.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / pcm.len() as f64).sqrt()
+}
+
+/// CASES.md B15, codec half: a 1 kHz tone in 2000 packets of 20 ms (160 octets, RTP
+/// timestamp +160 at 8000 Hz) decodes to 640000 samples at 16 kHz and measures 1000 Hz.
+#[test]
+fn b15_tone_in_2000_packets_decodes_to_640000_samples_at_1000_hz() {
+    use jyqq_media::audio::SampleRate;
+    use jyqq_media::codec::{decoder_for, CodecKind};
+    let kind = CodecKind::from_encoding_name("G722").expect("known");
+    assert_eq!(kind.clock_rate().hz(), 8000, "RFC 3551: G.722's RTP clock is 8000 Hz");
+    let mut enc = G722Encoder::new();
+    let mut dec = decoder_for(kind, 1, SampleRate::HZ_16000).expect("G.722 decoder");
+    assert_eq!(dec.sample_rate(), SampleRate::HZ_16000);
+
+    let mut packets = Vec::with_capacity(2000);
+    let mut timestamps = Vec::with_capacity(2000);
+    let tone = |n: usize| (10_000.0 * (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / 16_000.0).sin()).round() as i16;
+    for p in 0..2000usize {
+        let frame: Vec<i16> = (p * 320..(p + 1) * 320).map(tone).collect();
+        let mut payload = [0u8; 160];
+        assert_eq!(enc.encode(&frame, &mut payload), Ok(160));
+        packets.push(payload);
+        timestamps.push(p as u32 * 160);
+    }
+    assert_eq!(timestamps[1999] + 160, 320_000, "40 s of RTP clock at 8000 Hz");
+
+    let mut pcm = Vec::with_capacity(640_000);
+    let mut out = [0i16; 320];
+    for payload in &packets {
+        let n = dec.samples_in(payload).expect("fixed ratio");
+        assert_eq!(dec.decode(payload, &mut out), Ok(n));
+        pcm.extend_from_slice(&out[..n]);
+    }
+    assert_eq!(pcm.len(), 640_000);
+    // Skip the first 10 ms (QMF delay and ADPCM adaptation).
+    let f = tone_frequency(&pcm[160..], 16_000.0);
+    assert!((f - 1000.0).abs() <= 1.0, "tone measures {f} Hz");
+    // Level within 0.5 dB of the input's 7071 RMS.
+    let level = 20.0 * (rms(&pcm[160..]) / (10_000.0 / 2f64.sqrt())).log10();
+    eprintln!("B15: tone {f:.4} Hz, level {level:+.3} dB");
+    assert!(level.abs() < 0.5, "level {level} dB");
 }
