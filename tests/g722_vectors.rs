@@ -4,7 +4,7 @@
 
 mod common;
 
-use jyqq_media::codec::{G722BandDecoder, G722BandEncoder, G722Decoder, G722Encoder, G722Mode, Decoder, Encoder};
+use jyqq_media::codec::{Decoder, Encoder, G722BandDecoder, G722BandEncoder, G722Decoder, G722Encoder, G722Mode};
 
 fn words(bytes: &[u8]) -> Vec<u16> {
     bytes.chunks_exact(2).map(|w| u16::from_le_bytes([w[0], w[1]])).collect()
@@ -168,7 +168,8 @@ fn encode_all(pcm: &[i16]) -> Vec<u8> {
 /// libg722's C test: test.g722 decoded at 16 kHz (16-bit little-endian output).
 #[test]
 fn libg722_test_g722_decodes_to_its_checksum() {
-    let (Some(codes), Some(want)) = (common::shared_file("codec/libg722/test.g722"), libg722_sha256("test.raw.16k.out"))
+    let (Some(codes), Some(want)) =
+        (common::shared_file("codec/libg722/test.g722"), libg722_sha256("test.raw.16k.out"))
     else {
         return;
     };
@@ -336,4 +337,57 @@ fn b15_tone_in_2000_packets_decodes_to_640000_samples_at_1000_hz() {
     let level = 20.0 * (rms(&pcm[160..]) / (10_000.0 / 2f64.sqrt())).log10();
     eprintln!("B15: tone {f:.4} Hz, level {level:+.3} dB");
     assert!(level.abs() < 0.5, "level {level} dB");
+}
+
+fn snr_db(got: &[i16], want: &[i16]) -> f64 {
+    let signal: f64 = want.iter().map(|&x| f64::from(x).powi(2)).sum();
+    let noise: f64 = got.iter().zip(want).map(|(&a, &b)| (f64::from(a) - f64::from(b)).powi(2)).sum();
+    10.0 * (signal / noise.max(1.0)).log10()
+}
+
+/// Concealment on the G.191 speech: one 20 ms frame lost at each of the loud frames in
+/// turn (every other frame from 0.4 s). The frame after the one following the loss is
+/// compared with the loss-free decoding, for the decoder that concealed the loss
+/// (re-encoding the concealment into its ADPCM state), one that simply skipped it
+/// (state from before the gap) and one reset at the loss.
+#[test]
+fn concealment_keeps_the_adpcm_state_in_step_on_speech() {
+    let Some(cod) = common::shared_file("codec/itu-g722/speech/codsp.cod") else { return };
+    let frames: Vec<&[u8]> = cod.chunks_exact(160).collect();
+    let mut dec = G722Decoder::new(G722Mode::Mode1);
+    let mut reference = Vec::new();
+    let mut out = [0i16; 320];
+    for f in &frames {
+        assert_eq!(dec.decode(f, &mut out), Ok(320));
+        reference.push(out);
+    }
+    let (mut concealed, mut skipped, mut reset, mut count) = (0.0, 0.0, 0.0, 0);
+    let mut before = G722Decoder::new(G722Mode::Mode1);
+    for k in 0..frames.len() - 3 {
+        let loud = reference[k].iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / 320.0 > 1e5;
+        if k >= 20 && k % 2 == 0 && loud {
+            let after_two = |mut d: G722Decoder, conceal: bool| {
+                let mut out = [0i16; 320];
+                if conceal {
+                    assert_eq!(d.conceal(320, &mut out), Ok(320));
+                }
+                for f in &frames[k + 1..k + 3] {
+                    assert_eq!(d.decode(f, &mut out), Ok(320));
+                }
+                snr_db(&out, &reference[k + 2])
+            };
+            concealed += after_two(before.clone(), true);
+            skipped += after_two(before.clone(), false);
+            reset += after_two(G722Decoder::new(G722Mode::Mode1), false);
+            count += 1;
+        }
+        assert_eq!(before.decode(frames[k], &mut out), Ok(320));
+    }
+    let n = f64::from(count);
+    let (concealed, skipped, reset) = (concealed / n, skipped / n, reset / n);
+    eprintln!("{count} losses: SNR of the 2nd frame after: concealed {concealed:.1} dB, skipped {skipped:.1} dB, reset {reset:.1} dB");
+    assert_eq!(count, 86);
+    assert!(concealed >= 10.0, "{concealed} dB");
+    assert!(concealed >= skipped, "{concealed} dB < {skipped} dB");
+    assert!(concealed >= reset + 6.0, "{concealed} dB vs {reset} dB");
 }

@@ -4,7 +4,7 @@
 //! (modes 1, 2, 3) and stay in step with the encoder.
 
 use super::adpcm::{sat16, Predictor, ScaleFactor};
-use super::tables::{iln, ilp, QQ4_CODE, QQ_MODE_CODE, Q6, WL_CODE};
+use super::tables::{iln, ilp, Q6, QQ4_CODE, QQ_MODE_CODE, WL_CODE};
 
 /// State of one lower-band coder; the encoder and every decoder mode hold the same.
 #[derive(Debug, Clone)]

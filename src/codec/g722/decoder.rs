@@ -48,8 +48,13 @@ impl G722BandDecoder {
     }
 }
 
-/// Last output samples kept to restart the transmit QMF at a concealment (its length).
-const TAIL: usize = 24;
+/// Delay of the QMF pair in samples (transmit + receive, 2 × 11.5): decoded audio
+/// at output sample `t` was encoder input at `t − 23`.
+const QMF_DELAY: usize = 22;
+
+/// Concealed samples re-encoded per erasure: 60 ms at 16 kHz, where the pitch
+/// concealment has faded to silence.
+const REPLAY_LIMIT: usize = 960;
 
 /// A G.722 decoder: G.722 octets in, 16 kHz mono 16-bit PCM out (two samples per
 /// octet), bit-exact to the ITU-T G.191 reference decoder in each mode.
@@ -63,14 +68,18 @@ const TAIL: usize = 24;
 /// fading to silence at 60 ms; 2 ms cross-fade into the next real frame) at 16 kHz.
 /// So that the next real frame decodes from a state that matches what was played,
 /// the concealed audio is re-encoded through this decoder's own ADPCM state: a
-/// transmit QMF (restarted from the last 24 samples played) splits it into
-/// sub-bands, the band coders quantise it exactly as an encoder would, adapting
-/// their predictors and scale factors, and the receive QMF takes in the
-/// reconstruction. The predictors, scale factors and QMF delay lines then hold what
-/// a decoder would hold had the concealed audio been sent, rather than stale values
-/// from before the gap (which would make the first real frames after a loss ring or
-/// click) or a reset state (which would start at the smallest step size and take
-/// tens of milliseconds to reach the signal's level).
+/// transmit QMF splits it into sub-bands, the band coders quantise it exactly as an
+/// encoder would, adapting their predictors and scale factors, and the receive QMF
+/// takes in the reconstruction — one octet's worth of state per two samples played,
+/// as if the lost octets had been received. The re-encoding runs 23 samples (the QMF
+/// pair's delay) ahead of what is played, because the far-end encoder had consumed
+/// its input that much ahead of the decoded output. Once the concealment has faded to
+/// silence (60 ms into an erasure) the state is left as it is: re-encoding silence
+/// would shrink the step sizes towards their minimum, far from the far-end
+/// encoder's. Measured on the G.191 speech (`tests/g722_vectors.rs`, one 20 ms frame
+/// lost at a time): the second frame after the loss is 10.8 dB SNR from the loss-free
+/// decoding, against 10.0 dB when the state is left as before the gap and 2.2 dB when
+/// the decoder is reset.
 #[derive(Debug, Clone)]
 pub struct G722Decoder {
     bands: G722BandDecoder,
@@ -78,12 +87,12 @@ pub struct G722Decoder {
     plc: PitchConcealer,
     /// Transmit QMF for re-encoding concealed audio.
     replay: TxQmf,
-    /// The last [`TAIL`] samples played, oldest first.
-    tail: [i16; TAIL],
-    /// Whether the previous call was a concealment (the replay QMF is running).
-    concealing: bool,
-    /// A concealed sample waiting for its pair (after an odd-length concealment).
-    pending: Option<i16>,
+    /// Samples concealed in the current erasure (`None` after a real frame).
+    concealed: Option<usize>,
+    /// Concealed samples (counted from the erasure's start) pushed into `replay`.
+    fed: usize,
+    /// A fed sample waiting for its pair.
+    older: Option<i16>,
 }
 
 impl G722Decoder {
@@ -95,9 +104,9 @@ impl G722Decoder {
             qmf: RxQmf::default(),
             plc: PitchConcealer::new(SampleRate::HZ_16000),
             replay: TxQmf::default(),
-            tail: [0; TAIL],
-            concealing: false,
-            pending: None,
+            concealed: None,
+            fed: 0,
+            older: None,
         }
     }
 
@@ -112,7 +121,7 @@ impl G722Decoder {
     }
 
     /// Decodes `payload` into `out[..2 * payload.len()]` without touching the
-    /// concealment state, returning the samples written.
+    /// concealment state (no cross-fade), returning the samples written.
     ///
     /// Errors: [`CodecError::BufferTooSmall`] (nothing written).
     pub fn decode_raw(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError> {
@@ -131,46 +140,36 @@ impl G722Decoder {
         Ok(n)
     }
 
-    /// Remembers the last samples played (for restarting the replay QMF).
-    fn remember(&mut self, played: &[i16]) {
-        let n = played.len();
-        if n >= TAIL {
-            self.tail.copy_from_slice(&played[n - TAIL..]);
-        } else {
-            self.tail.copy_within(n.., 0);
-            self.tail[TAIL - n..].copy_from_slice(played);
+    /// Re-encodes the concealment after `out` (the samples just concealed, which
+    /// end `end` samples into the erasure) up to [`QMF_DELAY`] samples ahead of it.
+    fn replay(&mut self, out: &[i16], end: usize) {
+        let start = end - out.len();
+        let target = (end + QMF_DELAY).min(REPLAY_LIMIT + QMF_DELAY);
+        if self.fed >= target {
+            return;
         }
-    }
-
-    /// Re-encodes concealed samples through the ADPCM state (see the type's docs).
-    fn replay(&mut self, concealed: &[i16]) {
+        let mut ahead = [0i16; QMF_DELAY];
+        self.plc.peek(&mut ahead);
         let mode = self.bands.mode.index();
-        let mut rest = concealed;
-        if let Some(first) = self.pending.take() {
-            match rest.split_first() {
-                Some((&second, tail)) => {
-                    self.replay_pair(first, second, mode);
-                    rest = tail;
-                }
-                None => {
-                    self.pending = Some(first);
-                    return;
+        for j in self.fed..target {
+            // `fed >= start` always: it runs QMF_DELAY ahead of what was played.
+            let y = if j < end { out[j - start] } else { ahead[j - end] };
+            if j < QMF_DELAY {
+                // Fill the delay line: the first octet codes input 23 samples ahead.
+                self.replay.shift_in(y);
+                continue;
+            }
+            match self.older.take() {
+                None => self.older = Some(y),
+                Some(older) => {
+                    let (xl, xh) = self.replay.split(older, y);
+                    let rl = self.bands.lower.encode_reconstruct(xl, mode);
+                    let rh = self.bands.upper.encode_reconstruct(xh);
+                    self.qmf.merge(rl, rh);
                 }
             }
         }
-        let mut pairs = rest.chunks_exact(2);
-        for pair in &mut pairs {
-            self.replay_pair(pair[0], pair[1], mode);
-        }
-        self.pending = pairs.remainder().first().copied();
-    }
-
-    #[inline]
-    fn replay_pair(&mut self, older: i16, newer: i16, mode: usize) {
-        let (xl, xh) = self.replay.split(older, newer);
-        let rl = self.bands.lower.encode_reconstruct(xl, mode);
-        let rh = self.bands.upper.encode_reconstruct(xh);
-        self.qmf.merge(rl, rh);
+        self.fed = target;
     }
 }
 
@@ -191,10 +190,8 @@ impl Decoder for G722Decoder {
     /// code, so there is no corrupt payload.
     fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, CodecError> {
         let n = self.decode_raw(payload, out)?;
-        self.concealing = false;
-        self.pending = None;
+        self.concealed = None;
         self.plc.real(&mut out[..n]);
-        self.remember(&out[..n]);
         Ok(n)
     }
 
@@ -205,18 +202,127 @@ impl Decoder for G722Decoder {
         if out.len() < n {
             return Err(CodecError::BufferTooSmall { needed: n, available: out.len() });
         }
-        if !self.concealing {
-            self.replay.prime(&self.tail);
-            self.concealing = true;
-        }
+        let start = match self.concealed {
+            Some(done) => done,
+            None => {
+                self.fed = 0;
+                self.older = None;
+                0
+            }
+        };
+        let end = start.saturating_add(n);
+        self.concealed = Some(end);
         self.plc.conceal(&mut out[..n]);
-        self.replay(&out[..n]);
-        self.remember(&out[..n]);
+        self.replay(&out[..n], end);
         Ok(n)
     }
 
     /// Two samples per payload octet.
     fn samples_in(&self, payload: &[u8]) -> Option<usize> {
         Some(2 * payload.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{Encoder, G722Encoder};
+
+    /// `n` samples of a 200 Hz tone (period 80 samples) of amplitude 8000 at 16 kHz, from sample `start`.
+    fn tone(start: usize, n: usize) -> Vec<i16> {
+        (start..start + n)
+            .map(|i| (8000.0 * (2.0 * std::f64::consts::PI * i as f64 / 80.0).sin()).round() as i16)
+            .collect()
+    }
+
+    fn encode(pcm: &[i16]) -> Vec<u8> {
+        let mut enc = G722Encoder::new();
+        let mut out = vec![0u8; pcm.len() / 2];
+        assert_eq!(enc.encode(pcm, &mut out), Ok(pcm.len() / 2));
+        out
+    }
+
+    #[test]
+    fn shapes_and_errors() {
+        let mut dec = G722Decoder::new(G722Mode::Mode2);
+        assert_eq!((dec.sample_rate(), dec.channels(), dec.mode()), (SampleRate::HZ_16000, 1, G722Mode::Mode2));
+        assert_eq!(dec.samples_in(&[0u8; 160]), Some(320));
+        assert_eq!(dec.samples_in(&[]), Some(0));
+        let mut out = [7i16; 319];
+        assert_eq!(dec.decode(&[0u8; 160], &mut out), Err(CodecError::BufferTooSmall { needed: 320, available: 319 }));
+        assert!(out.iter().all(|&s| s == 7), "nothing written");
+        assert_eq!(dec.conceal(320, &mut out), Err(CodecError::BufferTooSmall { needed: 320, available: 319 }));
+        assert_eq!(dec.decode(&[], &mut out), Ok(0));
+    }
+
+    #[test]
+    fn concealment_before_any_audio_is_silence() {
+        let mut dec = G722Decoder::new(G722Mode::Mode1);
+        let mut out = [7i16; 320];
+        assert_eq!(dec.conceal(320, &mut out), Ok(320));
+        assert!(out.iter().all(|&s| s == 0));
+    }
+
+    #[test]
+    fn band_decoder_reset_restores_the_initial_state() {
+        let mut dec = G722BandDecoder::new(G722Mode::Mode3);
+        let first: Vec<(i16, i16)> = (0..=255u8).map(|c| dec.decode(c)).collect();
+        dec.reset();
+        let again: Vec<(i16, i16)> = (0..=255u8).map(|c| dec.decode(c)).collect();
+        assert_eq!(first, again);
+        assert_eq!(dec.mode(), G722Mode::Mode3);
+    }
+
+    #[test]
+    fn concealment_continues_a_tone_and_the_next_frame_follows_on() {
+        let pcm = tone(0, 16 * 320);
+        let codes = encode(&pcm);
+        let mut reference = vec![0i16; pcm.len()];
+        assert_eq!(G722Decoder::new(G722Mode::Mode1).decode_raw(&codes, &mut reference), Ok(pcm.len()));
+
+        let mut dec = G722Decoder::new(G722Mode::Mode1);
+        let mut out = vec![0i16; 320];
+        for k in 0..10 {
+            assert_eq!(dec.decode(&codes[k * 160..(k + 1) * 160], &mut out), Ok(320));
+        }
+        // Frame 10 lost: its first 10 ms repeat the last period, which for a steady tone is the true signal.
+        assert_eq!(dec.conceal(320, &mut out), Ok(320));
+        let lost = &reference[10 * 320..11 * 320];
+        let err = out[..160].iter().zip(lost).map(|(&a, &b)| (i32::from(a) - i32::from(b)).abs()).max();
+        assert!(err.is_some_and(|e| e < 50), "max error {err:?}");
+        // Frame 12 (after the cross-faded frame 11) is within 2.5 % of full scale of the
+        // loss-free decoding: the re-encoded concealment left the ADPCM state in step.
+        let max_err = |got: &[i16], want: &[i16]| {
+            got.iter().zip(want).map(|(&a, &b)| (i32::from(a) - i32::from(b)).abs()).max().unwrap_or(0)
+        };
+        assert_eq!(dec.decode(&codes[11 * 160..12 * 160], &mut out), Ok(320));
+        assert_eq!(dec.decode(&codes[12 * 160..13 * 160], &mut out), Ok(320));
+        let err = max_err(&out, &reference[12 * 320..13 * 320]);
+        assert!(err < 200, "max error {err}");
+        // A decoder reset at the loss instead is still far off.
+        let mut reset = G722Decoder::new(G722Mode::Mode1);
+        let mut two = vec![0i16; 640];
+        assert_eq!(reset.decode(&codes[11 * 160..13 * 160], &mut two), Ok(640));
+        let reset_err = max_err(&two[320..], &reference[12 * 320..13 * 320]);
+        assert!(reset_err > 5 * err, "reset {reset_err}, re-encoded {err}");
+    }
+
+    #[test]
+    fn the_state_stops_adapting_once_concealment_is_silent() {
+        let codes = encode(&tone(0, 10 * 320));
+        let mut a = G722Decoder::new(G722Mode::Mode1);
+        let mut out = vec![0i16; 3200];
+        assert_eq!(a.decode(&codes, &mut out), Ok(3200));
+        let mut b = a.clone();
+        // 60 ms in one call and in odd pieces, then more: the ADPCM state ends the same.
+        assert_eq!(a.conceal(960, &mut out), Ok(960));
+        for n in [1, 333, 500, 127, 999] {
+            assert_eq!(b.conceal(n, &mut out), Ok(n));
+        }
+        let mut ya = vec![0i16; 320];
+        let mut yb = vec![0i16; 320];
+        assert_eq!(a.decode_raw(&codes[..160], &mut ya), Ok(320));
+        assert_eq!(b.decode_raw(&codes[..160], &mut yb), Ok(320));
+        assert_eq!(ya, yb);
     }
 }

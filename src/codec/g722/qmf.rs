@@ -32,13 +32,11 @@ impl TxQmf {
         ((xa + xb) >> 14, (xa - xb) >> 14)
     }
 
-    /// Replaces the delay line with the last samples of `history` (oldest first; fewer
-    /// than 24 leave zeros before them).
-    pub(super) fn prime(&mut self, history: &[i16]) {
-        self.x = [0; 24];
-        for (x, &h) in self.x.iter_mut().zip(history.iter().rev()) {
-            *x = i32::from(h);
-        }
+    /// Shifts one input sample into the delay line without computing an output pair.
+    #[inline]
+    pub(super) fn shift_in(&mut self, x: i16) {
+        self.x.copy_within(0..23, 1);
+        self.x[0] = i32::from(x);
     }
 }
 

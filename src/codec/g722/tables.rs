@@ -12,8 +12,8 @@
 /// QMF coefficients h(0)..h(23), scaled by 2^13 (G.722 Table 11/§3.1 and 5.1 for the
 /// transmit and receive QMF; the filter is symmetric, h(i) = h(23 − i)).
 pub(super) const QMF_H: [i32; 24] = [
-    3, -11, -11, 53, 12, -156, 32, 362, -210, -805, 951, 3876, 3876, 951, -805, -210, 362, 32, -156, 12, 53, -11,
-    -11, 3,
+    3, -11, -11, 53, 12, -156, 32, 362, -210, -805, 951, 3876, 3876, 951, -805, -210, 362, 32, -156, 12, 53, -11, -11,
+    3,
 ];
 
 /// Decision levels of the 60-level (6-bit) lower-band quantiser, Q6(mil) for
@@ -216,6 +216,9 @@ mod tests {
                 assert!(q4 == 0 && mil <= 2 || q4.signum() == sign, "mil {mil} code {code}");
             }
         }
-        assert_eq!(QQ4_CODE, [0, -20456, -12896, -8968, -6288, -4240, -2584, -1200, 20456, 12896, 8968, 6288, 4240, 2584, 1200, 0]);
+        assert_eq!(
+            QQ4_CODE,
+            [0, -20456, -12896, -8968, -6288, -4240, -2584, -1200, 20456, 12896, 8968, 6288, 4240, 2584, 1200, 0]
+        );
     }
 }
