@@ -28,19 +28,19 @@ pub(super) struct ScaleFactor {
     pub(super) det: i32,
     /// Upper limit of `nb`: 18432 (lower band) or 22528 (higher band).
     nb_max: i32,
-    /// SCALEL/SCALEH shift constant: 8 (lower band) or 10 (higher band).
-    shift: i32,
+    /// SCALEL or SCALEH, tabulated by `nb >> 6`.
+    table: &'static [i32; 512],
 }
 
 impl ScaleFactor {
     /// The lower-band scale factor at reset: NBL = 0, DETL = 32.
     pub(super) const fn lower() -> Self {
-        ScaleFactor { nb: 0, det: 32, nb_max: 18432, shift: 8 }
+        ScaleFactor { nb: 0, det: 32, nb_max: 18432, table: &DET_LOWER }
     }
 
     /// The higher-band scale factor at reset: NBH = 0, DETH = 8.
     pub(super) const fn higher() -> Self {
-        ScaleFactor { nb: 0, det: 8, nb_max: 22528, shift: 10 }
+        ScaleFactor { nb: 0, det: 8, nb_max: 22528, table: &DET_HIGHER }
     }
 
     /// LOGSCL/LOGSCH then SCALEL/SCALEH: adapts to a code whose multiplier is `w`
@@ -49,19 +49,35 @@ impl ScaleFactor {
     pub(super) fn adapt(&mut self, w: i32) {
         let nb = ((self.nb * SCALE_LEAK) >> 15) + w;
         self.nb = nb.clamp(0, self.nb_max);
-        self.det = scale(self.nb, self.shift);
+        self.det = self.table[(self.nb >> 6) as usize & 511];
     }
 }
 
 /// SCALEL/SCALEH: the linear scale factor for log scale factor `nb`:
 /// `ILB((nb >> 6) & 31)` shifted right by `shift − (nb >> 11)` (left when negative), times 4.
-#[inline(always)]
-fn scale(nb: i32, shift: i32) -> i32 {
+const fn scale(nb: i32, shift: i32) -> i32 {
     let wd1 = ILB[((nb >> 6) & 31) as usize];
     let wd2 = shift - (nb >> 11);
     let wd3 = if wd2 >= 0 { wd1 >> wd2 } else { wd1 << -wd2 };
     wd3 << 2
 }
+
+/// [`scale`] depends on `nb >> 6` only: tabulated for every `nb >> 6` up to the limit
+/// (entries past it are never read).
+const fn det_table(shift: i32, nb_max: i32) -> [i32; 512] {
+    let mut t = [0; 512];
+    let mut i = 0;
+    while i <= (nb_max >> 6) as usize {
+        t[i] = scale((i as i32) << 6, shift);
+        i += 1;
+    }
+    t
+}
+
+/// SCALEL (shift constant 8, NBL ≤ 18432).
+static DET_LOWER: [i32; 512] = det_table(8, 18432);
+/// SCALEH (shift constant 10, NBH ≤ 22528).
+static DET_HIGHER: [i32; 512] = det_table(10, 22528);
 
 /// Block 4: the adaptive predictor with 2 poles and 6 zeros, fed the quantised
 /// difference signal D of each sample, giving the signal estimate S for the next.
@@ -153,6 +169,12 @@ mod tests {
         // NBL at its limit 18432: ILB(0) << 1, times 4.
         assert_eq!(scale(18432, 8), 2048 * 2 * 4);
         assert_eq!(scale(22528, 10), 2048 * 2 * 4);
+        for nb in 0..=22528 {
+            if nb <= 18432 {
+                assert_eq!(DET_LOWER[(nb >> 6) as usize], scale(nb, 8));
+            }
+            assert_eq!(DET_HIGHER[(nb >> 6) as usize], scale(nb, 10));
+        }
         let mut s = ScaleFactor::lower();
         for _ in 0..1000 {
             s.adapt(3042);

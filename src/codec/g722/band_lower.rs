@@ -4,7 +4,7 @@
 //! (modes 1, 2, 3) and stay in step with the encoder.
 
 use super::adpcm::{sat16, Predictor, ScaleFactor};
-use super::tables::{iln, ilp, Q6, QQ4_CODE, QQ_MODE_CODE, WL_CODE};
+use super::tables::{iln, ilp, Q6, QQ4_CODE, WL_CODE};
 
 /// State of one lower-band coder; the encoder and every decoder mode hold the same.
 #[derive(Debug, Clone)]
@@ -28,12 +28,12 @@ impl LowerBand {
         il
     }
 
-    /// Encodes `xl` like [`Self::encode`] and returns what a decoder in `mode` (0, 1, 2)
-    /// reconstructs from the code, RL, instead of the code.
+    /// Encodes `xl` like [`Self::encode`] and returns what a decoder with inverse
+    /// quantiser `qq` reconstructs from the code, RL, instead of the code.
     #[inline(always)]
-    pub(super) fn encode_reconstruct(&mut self, xl: i32, mode: usize) -> i32 {
+    pub(super) fn encode_reconstruct(&mut self, xl: i32, qq: &[i32; 64]) -> i32 {
         let il = self.quantise(xl);
-        self.decode(il, mode)
+        self.decode(il, qq)
     }
 
     /// SUBTL and QUANTL: the 6-bit code of `xl` (no adaptation).
@@ -59,11 +59,11 @@ impl LowerBand {
     }
 
     /// Decodes one 6-bit code `il` to the reconstructed lower-band signal RL
-    /// (−16384..=16383) using the inverse quantiser of `mode` (0, 1, 2 for modes 1, 2, 3:
-    /// INVQBL, RECONS, LIMIT), then adapts.
+    /// (−16384..=16383) using the inverse quantiser `qq` (a mode's row of
+    /// `QQ_MODE_CODE`: INVQBL, RECONS, LIMIT), then adapts.
     #[inline(always)]
-    pub(super) fn decode(&mut self, il: u8, mode: usize) -> i32 {
-        let dl = (QQ_MODE_CODE[mode][usize::from(il & 63)] * self.scale.det) >> 15;
+    pub(super) fn decode(&mut self, il: u8, qq: &[i32; 64]) -> i32 {
+        let dl = (qq[usize::from(il & 63)] * self.scale.det) >> 15;
         let rl = (self.pred.s + dl).clamp(-16384, 16383);
         self.adapt(il >> 2);
         rl

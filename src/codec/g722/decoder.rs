@@ -41,7 +41,7 @@ impl G722BandDecoder {
     /// significant bits of IL are ignored (they may carry auxiliary data).
     #[inline]
     pub fn decode(&mut self, code: u8) -> (i16, i16) {
-        let rl = self.lower.decode(code & 63, self.mode.index());
+        let rl = self.lower.decode(code & 63, self.mode.inverse_quantiser());
         let rh = self.upper.decode(code >> 6);
         // Both are limited to the 15-bit range by the band decoders.
         (rl as i16, rh as i16)
@@ -129,9 +129,9 @@ impl G722Decoder {
         if out.len() < n {
             return Err(CodecError::BufferTooSmall { needed: n, available: out.len() });
         }
-        let mode = self.bands.mode.index();
+        let qq = self.bands.mode.inverse_quantiser();
         for (pair, &code) in out.chunks_exact_mut(2).zip(payload) {
-            let rl = self.bands.lower.decode(code & 63, mode);
+            let rl = self.bands.lower.decode(code & 63, qq);
             let rh = self.bands.upper.decode(code >> 6);
             let (y0, y1) = self.qmf.merge(rl, rh);
             pair[0] = y0;
@@ -150,7 +150,7 @@ impl G722Decoder {
         }
         let mut ahead = [0i16; QMF_DELAY];
         self.plc.peek(&mut ahead);
-        let mode = self.bands.mode.index();
+        let qq = self.bands.mode.inverse_quantiser();
         for j in self.fed..target {
             // `fed >= start` always: it runs QMF_DELAY ahead of what was played.
             let y = if j < end { out[j - start] } else { ahead[j - end] };
@@ -163,7 +163,7 @@ impl G722Decoder {
                 None => self.older = Some(y),
                 Some(older) => {
                     let (xl, xh) = self.replay.split(older, y);
-                    let rl = self.bands.lower.encode_reconstruct(xl, mode);
+                    let rl = self.bands.lower.encode_reconstruct(xl, qq);
                     let rh = self.bands.upper.encode_reconstruct(xh);
                     self.qmf.merge(rl, rh);
                 }

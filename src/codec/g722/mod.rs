@@ -62,12 +62,12 @@ impl G722Mode {
         }
     }
 
-    /// 0, 1, 2 for modes 1, 2, 3 (index into the decoder's inverse quantiser tables).
-    fn index(self) -> usize {
+    /// The lower-band decoder's inverse quantiser (×8) per 6-bit code in this mode.
+    fn inverse_quantiser(self) -> &'static [i32; 64] {
         match self {
-            G722Mode::Mode1 => 0,
-            G722Mode::Mode2 => 1,
-            G722Mode::Mode3 => 2,
+            G722Mode::Mode1 => &tables::QQ_MODE_CODE[0],
+            G722Mode::Mode2 => &tables::QQ_MODE_CODE[1],
+            G722Mode::Mode3 => &tables::QQ_MODE_CODE[2],
         }
     }
 }

@@ -130,7 +130,7 @@ const QQ6_CODE: [i32; 64] = {
 
 /// Decoder output inverse quantiser ×8 per received 6-bit lower-band code, for modes
 /// 1, 2 and 3 (index 0, 1, 2): QQ6(IL), QQ5(IL >> 1), QQ4(IL >> 2) (block INVQBL).
-pub(super) const QQ_MODE_CODE: [[i32; 64]; 3] = {
+pub(super) static QQ_MODE_CODE: [[i32; 64]; 3] = {
     let mut t = [[0; 64]; 3];
     let mut c = 0;
     while c < 64 {
