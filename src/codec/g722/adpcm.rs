@@ -81,18 +81,23 @@ static DET_HIGHER: [i32; 512] = det_table(10, 22528);
 
 /// Block 4: the adaptive predictor with 2 poles and 6 zeros, fed the quantised
 /// difference signal D of each sample, giving the signal estimate S for the next.
+///
+/// Past values are kept in the form in which they are used: the zero section reads
+/// only `2·D` limited (FILTEZ) and the sign of D (UPZERO, the same as the sign of
+/// `2·D` limited), the pole section only `2·R` limited (FILTEP), and UPPOL1/UPPOL2 only
+/// the sign of P.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Predictor {
     /// Pole coefficients A1, A2.
     a: [i32; 2],
     /// Zero coefficients B1..B6.
     b: [i32; 6],
-    /// Past quantised differences D(n−1)..D(n−6).
-    d: [i32; 6],
-    /// Past partially reconstructed signals P(n−1), P(n−2).
-    p: [i32; 2],
-    /// Past reconstructed signals R(n−1), R(n−2).
-    r: [i32; 2],
+    /// `2·D` limited, for D(n−1)..D(n−6).
+    d2: [i32; 6],
+    /// Sign (0 or −1) of the partially reconstructed signal P(n−1), P(n−2).
+    p_sign: [i32; 2],
+    /// `2·R` limited, for the reconstructed signal R(n−1), R(n−2).
+    r2: [i32; 2],
     /// Zero-section output SZ for the next sample.
     sz: i32,
     /// Signal estimate S (SL or SH) for the next sample.
@@ -109,47 +114,49 @@ impl Predictor {
         let p = sat16(self.sz + d);
 
         // UPPOL2: the second pole coefficient.
-        let sg0 = p >> 15;
-        let same1 = sg0 == self.p[0] >> 15;
-        let same2 = sg0 == self.p[1] >> 15;
-        // 4·A1 limited; its negation is limited too (−(−32768) gives 32767: the
-        // Appendix II sequences reach this case).
-        let wd1 = sat16(self.a[0] << 2);
-        let wd2 = (if same1 { sat16(-wd1) } else { wd1 }) >> 7;
+        let p_sign = p >> 15;
+        let same1 = p_sign == self.p_sign[0];
+        let same2 = p_sign == self.p_sign[1];
+        // The Recommendation limits 4·A1 and then its negation (−(−32768) gives 32767:
+        // the Appendix II sequences reach this case). Limiting once after the
+        // negation gives the same value after the shift by 7 (−32767 >> 7 = −32768 >> 7).
+        let wd1 = self.a[0] << 2;
+        let wd2 = sat16(if same1 { -wd1 } else { wd1 }) >> 7;
         let wd3 = if same2 { 128 } else { -128 };
         let wd5 = (self.a[1] * 32512) >> 15;
         let apl2 = (wd2 + wd3 + wd5).clamp(-12288, 12288);
 
-        // UPPOL1: the first pole coefficient, limited by the new second one.
+        // UPPOL1: the first pole coefficient, limited by the new second one (to at most
+        // ±27648, within the 16-bit limit the Recommendation also applies).
         let wd1 = if same1 { 192 } else { -192 };
         let wd2 = (self.a[0] * 32640) >> 15;
         let limit = 15360 - apl2;
-        let apl1 = sat16(wd1 + wd2).clamp(-limit, limit);
+        let apl1 = (wd1 + wd2).clamp(-limit, limit);
 
-        // UPZERO: the zero coefficients.
+        // UPZERO: the zero coefficients. The Recommendation limits each to 16 bits;
+        // the leak (×32640/32768) and the ±128 step keep them inside already
+        // (32767 → 32639 + 128; −32768 → −32640 − 128).
         let step = if d == 0 { 0 } else { 128 };
-        let sg0 = d >> 15;
-        for (b, &di) in self.b.iter_mut().zip(&self.d) {
-            let wd2 = if di >> 15 == sg0 { step } else { -step };
-            *b = sat16(wd2 + ((*b * 32640) >> 15));
+        let d_sign = d >> 15;
+        for (b, &di) in self.b.iter_mut().zip(&self.d2) {
+            let wd2 = if di >> 15 == d_sign { step } else { -step };
+            *b = wd2 + ((*b * 32640) >> 15);
         }
 
         // DELAYA.
-        self.d.copy_within(0..5, 1);
-        self.d[0] = d;
-        self.p = [p, self.p[0]];
-        self.r = [r, self.r[0]];
+        self.d2.copy_within(0..5, 1);
+        self.d2[0] = sat16(d << 1);
+        self.p_sign = [p_sign, self.p_sign[0]];
+        self.r2 = [sat16(r << 1), self.r2[0]];
         self.a = [apl1, apl2];
 
         // FILTEP: pole section.
-        let wd1 = (self.a[0] * sat16(self.r[0] << 1)) >> 15;
-        let wd2 = (self.a[1] * sat16(self.r[1] << 1)) >> 15;
-        let sp = sat16(wd1 + wd2);
+        let sp = sat16(((self.a[0] * self.r2[0]) >> 15) + ((self.a[1] * self.r2[1]) >> 15));
 
         // FILTEZ: zero section.
         let mut sz = 0;
-        for (&b, &di) in self.b.iter().zip(&self.d) {
-            sz += (b * sat16(di << 1)) >> 15;
+        for (&b, &di) in self.b.iter().zip(&self.d2) {
+            sz += (b * di) >> 15;
         }
         self.sz = sat16(sz);
 

@@ -4,7 +4,7 @@
 
 use super::band_lower::LowerBand;
 use super::band_upper::UpperBand;
-use super::qmf::{RxQmf, TxQmf};
+use super::qmf::{pair, RxQmf, TxQmf, BLOCK};
 use super::G722Mode;
 use crate::audio::SampleRate;
 use crate::codec::pitch_plc::PitchConcealer;
@@ -130,12 +130,14 @@ impl G722Decoder {
             return Err(CodecError::BufferTooSmall { needed: n, available: out.len() });
         }
         let qq = self.bands.mode.inverse_quantiser();
-        for (pair, &code) in out.chunks_exact_mut(2).zip(payload) {
-            let rl = self.bands.lower.decode(code & 63, qq);
-            let rh = self.bands.upper.decode(code >> 6);
-            let (y0, y1) = self.qmf.merge(rl, rh);
-            pair[0] = y0;
-            pair[1] = y1;
+        for (block, out) in payload.chunks(BLOCK).zip(out.chunks_mut(2 * BLOCK)) {
+            let z = self.qmf.input(block.len());
+            for (z, &code) in z.chunks_exact_mut(2).zip(block) {
+                let rl = self.bands.lower.decode(code & 63, qq);
+                let rh = self.bands.upper.decode(code >> 6);
+                z.copy_from_slice(&pair(rl, rh));
+            }
+            self.qmf.merge(block.len(), out);
         }
         Ok(n)
     }
@@ -162,10 +164,10 @@ impl G722Decoder {
             match self.older.take() {
                 None => self.older = Some(y),
                 Some(older) => {
-                    let (xl, xh) = self.replay.split(older, y);
-                    let rl = self.bands.lower.encode_reconstruct(xl, qq);
-                    let rh = self.bands.upper.encode_reconstruct(xh);
-                    self.qmf.merge(rl, rh);
+                    let (xl, xh) = self.replay.split(&[older, y]);
+                    let rl = self.bands.lower.encode_reconstruct(xl[0], qq);
+                    let rh = self.bands.upper.encode_reconstruct(xh[0]);
+                    self.qmf.push(rl, rh);
                 }
             }
         }

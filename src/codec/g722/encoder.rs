@@ -4,7 +4,7 @@
 
 use super::band_lower::LowerBand;
 use super::band_upper::UpperBand;
-use super::qmf::TxQmf;
+use super::qmf::{TxQmf, BLOCK};
 use crate::audio::SampleRate;
 use crate::codec::{CodecError, Encoder};
 
@@ -86,11 +86,13 @@ impl G722Encoder {
         if out.len() < n {
             return Err(CodecError::BufferTooSmall { needed: n, available: out.len() });
         }
-        for (o, pair) in out.iter_mut().zip(pcm.chunks_exact(2)) {
-            let (xl, xh) = self.qmf.split(pair[0], pair[1]);
-            let il = self.bands.lower.encode(xl);
-            let ih = self.bands.upper.encode(xh);
-            *o = (ih << 6) | il;
+        for (block, out) in pcm.chunks(2 * BLOCK).zip(out.chunks_mut(BLOCK)) {
+            let (xl, xh) = self.qmf.split(block);
+            for ((o, &xl), &xh) in out.iter_mut().zip(xl).zip(xh) {
+                let il = self.bands.lower.encode(xl);
+                let ih = self.bands.upper.encode(xh);
+                *o = (ih << 6) | il;
+            }
         }
         Ok(n)
     }
