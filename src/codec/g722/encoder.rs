@@ -155,4 +155,29 @@ mod tests {
         assert_eq!(full.encode(&[0i16; 16], &mut out), Ok(8));
         assert!(out.iter().all(|&c| c == band.encode(0, 0)));
     }
+
+    #[test]
+    fn full_scale_input_round_trips_without_overflow() {
+        // A full-scale 1 kHz square wave (the QMF's sub-band outputs exceed the 15-bit
+        // range here) and every 16-bit value once: in debug builds any arithmetic
+        // overflow would panic.
+        let square: Vec<i16> = (0..3200).map(|i| if i % 16 < 8 { i16::MAX } else { i16::MIN }).collect();
+        let ramp: Vec<i16> = (i16::MIN..=i16::MAX).collect();
+        for pcm in [&square, &ramp] {
+            let mut enc = G722Encoder::new();
+            let mut codes = vec![0u8; pcm.len() / 2];
+            assert_eq!(enc.encode(pcm, &mut codes), Ok(pcm.len() / 2));
+            for mode in [crate::codec::G722Mode::Mode1, crate::codec::G722Mode::Mode2, crate::codec::G722Mode::Mode3] {
+                let mut dec = crate::codec::G722Decoder::new(mode);
+                let mut out = vec![0i16; pcm.len()];
+                assert_eq!(dec.decode_raw(&codes, &mut out), Ok(pcm.len()));
+                if pcm.len() == square.len() {
+                    // After the first 10 ms the decoded square keeps most of its power (within 3 dB).
+                    let power = |x: &[i16]| x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>();
+                    let ratio = power(&out[160..]) / power(&pcm[160..]);
+                    assert!((0.5..2.0).contains(&ratio), "{mode:?}: power ratio {ratio}");
+                }
+            }
+        }
+    }
 }
