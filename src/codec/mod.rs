@@ -7,6 +7,7 @@
 //! conceals the frame on the next [`Decoder::conceal`] call if asked).
 
 mod g711;
+mod g722;
 mod opus;
 mod pitch_plc;
 
@@ -14,6 +15,7 @@ pub use self::g711::{
     alaw_decode, alaw_decode_slice, alaw_encode, alaw_encode_slice, ulaw_decode, ulaw_decode_slice, ulaw_encode,
     ulaw_encode_slice, G711Decoder, G711Encoder, G711Law,
 };
+pub use self::g722::{G722BandDecoder, G722BandEncoder, G722Decoder, G722Encoder, G722Mode};
 pub use self::opus::{has_inband_fec, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig};
 
 use crate::audio::{ClockRate, SampleRate};
@@ -146,6 +148,7 @@ pub fn decoder_for(kind: CodecKind, channels: u8, want_rate: SampleRate) -> Opti
         )
         .ok()
         .map(|d| Box::new(d) as Box<dyn Decoder>),
+        CodecKind::G722 => Some(Box::new(G722Decoder::new(G722Mode::Mode1))),
         _ => None,
     }
 }
