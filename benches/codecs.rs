@@ -1,7 +1,7 @@
 //! Codec costs, all in the same run so they compare:
 //!
 //! - `encode/<codec>` and `decode/<codec>`: one 20 ms frame of a voice-like signal (G.711 µ/A,
-//!   L16/16000, Opus at 8, 16 and 48 kHz mono, VoIP, complexity 5; G.729 with `--features g729`).
+//!   G.722, L16/16000, Opus at 8, 16 and 48 kHz mono, VoIP, complexity 5; G.729 with `--features g729`).
 //!   µs per call-second = time per frame × 50.
 //! - `resample/8k_48k`, `resample/48k_8k`: one 20 ms frame through the streaming resampler.
 //! - `transcode/pcmu_opus`, `transcode/opus_pcmu`: one second of audio (50 payloads) through a
@@ -66,6 +66,8 @@ fn codecs(c: &mut Criterion) {
         let (e, d) = (reg.encoder(&f, &none).expect("enc"), reg.decoder(&f, &none).expect("dec"));
         bench_codec(c, name, 8000, e, d);
     }
+    let g722 = fmt(9, "G722", 8000, 1);
+    bench_codec(c, "g722", 16_000, reg.encoder(&g722, &none).expect("enc"), reg.decoder(&g722, &none).expect("dec"));
     let l16 = fmt(97, "L16", 16_000, 1);
     bench_codec(c, "l16_16k", 16_000, reg.encoder(&l16, &none).expect("enc"), reg.decoder(&l16, &none).expect("dec"));
     for hz in [8000u32, 16_000, 48_000] {

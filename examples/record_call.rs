@@ -19,7 +19,7 @@ const DEFAULT_CALL: &[u8] = include_bytes!("data/default_call.pcap");
 
 /// Record the calls in a packet capture to stereo Ogg Opus files.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "record_call", version)]
 struct Args {
     /// pcap, pcapng or rtpproxy recording; the embedded default call when absent.
     capture: Option<PathBuf>,

@@ -21,6 +21,9 @@ pub enum Error {
     /// A capture file could not be read.
     #[error("capture: {0}")]
     Capture(#[from] crate::capture::CaptureError),
+    /// A mixing, tap, tone, prompt or schedule operation failed.
+    #[error("mix: {0}")]
+    Mix(#[from] crate::mix::MixError),
 }
 
 /// `Result` with the crate's [`Error`].

@@ -38,9 +38,11 @@ pub mod codec;
 pub mod error;
 pub mod jitter;
 pub mod leg;
+pub mod mix;
 pub mod record;
 pub mod replay;
 pub mod rtp;
+pub mod session;
 pub mod time;
 
 pub use audio::{ClockRate, PcmFrame, SampleRate};

@@ -1,5 +1,5 @@
 //! Codecs at the recorder level: a host codec plugged in through the registry, legs of
-//! different rates (CASES B22), payload-type and ptime switches (B14 a, c), Opus DTX (B12),
+//! different rates (CASES B22, PCMA with G.722 or L16/16000), payload-type and ptime switches (B14 a, c), Opus DTX (B12),
 //! in-band FEC, packet durations 10–60 ms and multi-frame packets. Every recording is read
 //! back by decoding its Ogg Opus packets with libopus.
 
@@ -243,8 +243,19 @@ fn a_codec_registered_by_the_host_carries_a_call() {
 // B22: PCMA 8 kHz leg + wideband 16 kHz leg (L16/16000 standing in for G.722), stereo at 16 kHz.
 
 #[test]
-fn b22_legs_of_different_rates_keep_their_pitch_and_length() {
+fn b22_pcma_and_l16_16k_legs_keep_their_pitch_and_length() {
+    b22(false);
+}
+
+#[test]
+fn b22_pcma_and_g722_legs_keep_their_pitch_and_length() {
+    b22(true);
+}
+
+/// CASES B22 with leg B in G.722 (PT 9: 16 kHz audio, 8 kHz RTP clock) or L16/16000 (PT 97).
+fn b22(g722: bool) {
     let secs = 30u32;
+    let mut g722_enc = jyqq_media::codec::G722Encoder::new();
     let mut a = Vec::new();
     let mut b = Vec::new();
     let mut seed = 0x1234_5678u32;
@@ -258,10 +269,16 @@ fn b22_legs_of_different_rates_keep_their_pitch_and_length() {
         // ±15 ms arrival jitter on leg B.
         seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         let jitter_ms = i64::from(seed >> 16) % 31 - 15;
-        let l16: Vec<u8> =
-            tone(16_000, 2500.0, 10_000.0, k as usize * 320, 320).iter().flat_map(|s| s.to_be_bytes()).collect();
+        let pcm = tone(16_000, 2500.0, 10_000.0, k as usize * 320, 320);
         let arrive = (t as i64 + 20_000_000 + jitter_ms * 1_000_000) as u64;
-        b.push(dgram(arrive, 6000, 97, k as u16, k * 320, &l16));
+        if g722 {
+            let mut bytes = [0u8; 160];
+            let n = g722_enc.encode(&pcm, &mut bytes).expect("G.722 encode");
+            b.push(dgram(arrive, 6000, 9, k as u16, k * 160, &bytes[..n]));
+        } else {
+            let l16: Vec<u8> = pcm.iter().flat_map(|s| s.to_be_bytes()).collect();
+            b.push(dgram(arrive, 6000, 97, k as u16, k * 320, &l16));
+        }
     }
     b.sort_by_key(|d| d.time);
     let maps = [PayloadMap::static_defaults(), map_with(&[(97, "L16", 16_000, 1, None)])];

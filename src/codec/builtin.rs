@@ -8,7 +8,8 @@ use super::l16::{L16Decoder, L16Encoder};
 use super::opus_params::{OpusParams, OPUS_RATES};
 use super::registry::{CodecDescriptor, CodecFactory, CodecOptions, CpuCost};
 use super::{
-    CodecError, Decoder, Encoder, G711Decoder, G711Encoder, G711Law, OpusDecoder, OpusEncoder, OpusEncoderConfig,
+    CodecError, Decoder, Encoder, G711Decoder, G711Encoder, G711Law, G722Decoder, G722Encoder, G722Mode, OpusDecoder,
+    OpusEncoder, OpusEncoderConfig,
 };
 use crate::audio::{ClockRate, SampleRate};
 use crate::rtp::{PayloadFormat, PayloadType};
@@ -18,6 +19,7 @@ use std::time::Duration;
 pub const BUILTINS: &[fn() -> Box<dyn CodecFactory>] = &[
     pcmu,
     pcma,
+    g722,
     opus,
     || l16(8000, 96, 35),
     || l16(16_000, 97, 70),
@@ -116,6 +118,16 @@ fn pcma() -> Box<dyn CodecFactory> {
         mono_descriptor("PCMA", 8000, 8000, Some(8), 8, G711_FRAMES, 30, G711_COST),
         || Ok(Box::new(G711Decoder::new(G711Law::A))),
         || Ok(Box::new(G711Encoder::new(G711Law::A))),
+    ))
+}
+
+/// G.722 (RFC 3551 §4.5.2): 16 kHz audio on an 8000 Hz RTP clock, static PT 9, decoded in
+/// mode 1 (64 kbit/s). Cost measured by benches/codecs.rs.
+fn g722() -> Box<dyn CodecFactory> {
+    Box::new(SimpleFactory::new(
+        mono_descriptor("G722", 8000, 16_000, Some(9), 9, G711_FRAMES, 60, CpuCost::new(700, 800)),
+        || Ok(Box::new(G722Decoder::new(G722Mode::Mode1))),
+        || Ok(Box::new(G722Encoder::new())),
     ))
 }
 

@@ -1,6 +1,6 @@
 //! Codecs: the [`Encoder`] / [`Decoder`] traits and the built-in codecs.
 //!
-//! Built in: G.711 µ-law and A-law (ITU-T G.711, bit-exact to the G.191 STL),
+//! Built in: G.711 µ-law and A-law (ITU-T G.711, bit-exact to the G.191 STL), G.722,
 //! Opus (libopus through the `opus` crate), L16 (RFC 3551 §4.5.11). G.711 conceals by
 //! pitch repetition (see [`G711Decoder`]), Opus with libopus' PLC and in-band FEC. After a
 //! decode error the caller drops that packet and goes on; the decoder stays usable (it
@@ -14,6 +14,7 @@
 
 mod builtin;
 mod g711;
+mod g722;
 #[cfg(feature = "g729")]
 mod g729;
 mod l16;
@@ -30,6 +31,7 @@ pub use self::g711::{
     alaw_decode, alaw_decode_slice, alaw_encode, alaw_encode_slice, ulaw_decode, ulaw_decode_slice, ulaw_encode,
     ulaw_encode_slice, G711Decoder, G711Encoder, G711Law,
 };
+pub use self::g722::{G722BandDecoder, G722BandEncoder, G722Decoder, G722Encoder, G722Mode};
 #[cfg(feature = "g729")]
 pub use self::g729::{G729Decoder, G729Encoder, G729Factory};
 pub use self::l16::{L16Decoder, L16Encoder};
@@ -207,6 +209,7 @@ pub fn decoder_for(kind: CodecKind, channels: u8, want_rate: SampleRate) -> Opti
         )
         .ok()
         .map(|d| Box::new(d) as Box<dyn Decoder>),
+        CodecKind::G722 => Some(Box::new(G722Decoder::new(G722Mode::Mode1))),
         _ => None,
     }
 }

@@ -145,16 +145,39 @@ impl PitchConcealer {
     fn next_synthetic(&mut self) -> i16 {
         let t = self.concealed;
         self.concealed = self.concealed.saturating_add(1);
+        let mut pos = self.cycle_pos;
+        let s = self.synthetic(t, &mut pos);
+        self.cycle_pos = pos;
+        s
+    }
+
+    /// The concealment sample `t` samples into the erasure, read at cycle position
+    /// `*pos` (advanced when the cycle is read).
+    fn synthetic(&self, t: usize, pos: &mut usize) -> i16 {
         if self.cycle_len == 0 || t >= self.fade_end {
             return 0;
         }
-        let s = i64::from(self.cycle[self.cycle_pos]);
-        self.cycle_pos = (self.cycle_pos + 1) % self.cycle_len;
+        let s = i64::from(self.cycle[*pos]);
+        *pos = (*pos + 1) % self.cycle_len;
         if t < self.fade_start {
             return s as i16;
         }
         // Linear fade from 1 at `fade_start` to 0 at `fade_end`.
         (s * (self.fade_end - t) as i64 / (self.fade_end - self.fade_start) as i64) as i16
+    }
+
+    /// Writes the samples the next [`Self::conceal`] would produce, without advancing
+    /// (during an erasure, i.e. after a `conceal`; zeros otherwise). G.722 uses it to
+    /// re-encode concealment ahead of what is played, by the QMF delay.
+    pub(crate) fn peek(&self, out: &mut [i16]) {
+        if self.concealed == 0 {
+            out.fill(0);
+            return;
+        }
+        let mut pos = self.cycle_pos;
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.synthetic(self.concealed.saturating_add(i), &mut pos);
+        }
     }
 }
 
@@ -234,6 +257,23 @@ mod tests {
         played(&mut plc, &sine(0, 400, 80));
         plc.conceal(&mut out[..80]);
         assert_eq!(&out[..80], &sine(400, 80, 80)[..], "full gain again after a real frame");
+    }
+
+    #[test]
+    fn peek_shows_what_conceal_will_give() {
+        let mut plc = PitchConcealer::new(SampleRate::HZ_8000);
+        let mut ahead = [7i16; 8];
+        plc.peek(&mut ahead);
+        assert_eq!(ahead, [0; 8], "no erasure yet");
+        played(&mut plc, &sine(0, 400, 57));
+        let mut out = [0i16; 100];
+        plc.conceal(&mut out[..30]);
+        let mut ahead = vec![0i16; 470];
+        plc.peek(&mut ahead);
+        let mut next = vec![0i16; 470];
+        plc.conceal(&mut next);
+        assert_eq!(ahead, next, "through the fade and into silence");
+        assert!(next[..50].iter().any(|&s| s != 0) && next[450..].iter().all(|&s| s == 0));
     }
 
     #[test]

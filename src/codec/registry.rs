@@ -185,8 +185,8 @@ impl CodecRegistry {
     }
 
     /// A registry with the built-in codecs (see [`super::builtin_factories`]): PCMU/8000,
-    /// PCMA/8000, opus/48000/2, L16 at 8000, 16000, 32000, 48000 (1 channel by default, any
-    /// count accepted) and L16/44100 (static PT 10 stereo and 11 mono).
+    /// PCMA/8000, G722/8000 (16 kHz audio), opus/48000/2, L16 at 8000, 16000, 32000, 48000
+    /// (1 channel by default, any count accepted) and L16/44100 (static PT 10 stereo and 11 mono).
     pub fn with_builtin() -> Self {
         CodecRegistry { factories: super::builtin_factories() }
     }
@@ -278,6 +278,11 @@ mod tests {
         }
         assert!(reg.find("telephone-event", ClockRate::HZ_8000, 1).is_none(), "not audio");
         assert!(reg.find("G729", ClockRate::HZ_8000, 1).is_none(), "not built in");
+        let g722 = reg.find("g722", ClockRate::HZ_8000, 1).expect("G722/8000");
+        assert_eq!(
+            (g722.descriptor().sample_rate().hz(), g722.descriptor().static_payload_type),
+            (16_000, Some(PayloadType(9)))
+        );
     }
 
     #[test]
@@ -290,6 +295,7 @@ mod tests {
         let name = |pt: u8| reg.for_payload(&map, PayloadType(pt)).map(|(_, f)| f.descriptor().rtpmap());
         assert_eq!(name(0).as_deref(), Some("PCMU/8000"));
         assert_eq!(name(8).as_deref(), Some("PCMA/8000"));
+        assert_eq!(name(9).as_deref(), Some("G722/8000"));
         assert_eq!(name(111).as_deref(), Some("opus/48000/2"));
         assert_eq!(name(96).as_deref(), Some("L16/16000"));
         assert_eq!(name(11).as_deref(), Some("L16/44100"), "static PT 11: L16/44100 mono");

@@ -245,6 +245,11 @@ mod tests {
             assert!(p.resamples(), "{a:?} -> {b:?}");
             assert_eq!(p.plan().map(|p| p.cost.bandwidth_loss_hz), Some(0));
         }
+        // G.722 -> PCMU resamples 16 -> 8 kHz; G.722 -> Opus decodes and encodes at 16 kHz.
+        let g722 = f(9, "G722", 8000, 1);
+        assert!(reg.translation_path(&g722, &f(0, "PCMU", 8000, 1)).expect("path").resamples());
+        let p = reg.translation_path(&g722, &f(111, "opus", 48_000, 2)).expect("path");
+        assert_eq!(p.plan().map(|p| (p.decode_rate.hz(), p.encode_rate.hz())), Some((16_000, 16_000)));
         // Opus -> L16/48000: full band kept (decoding Opus at 8 kHz would lose 40 kHz).
         let p = reg.translation_path(&f(111, "opus", 48_000, 2), &f(99, "L16", 48_000, 1)).expect("path");
         assert_eq!(p.plan().map(|p| p.decode_rate.hz()), Some(48_000));

@@ -1,0 +1,367 @@
+//! Scenario tests of the session on a simulated clock.
+
+use super::*;
+use crate::codec::{ulaw_decode, ulaw_encode};
+use crate::mix::{Direction, Listen, ListenLayout, ToneGenerator, ToneSpec};
+use crate::record::read_ogg_opus;
+use crate::rtp::{PayloadFormat, PayloadType, RtpHeader, RtpPacket, Ssrc};
+use crate::ClockRate;
+use std::f64::consts::PI;
+use std::time::Duration;
+
+const A_ADDR: &str = "192.0.2.1:4000";
+const B_ADDR: &str = "198.51.100.2:5000";
+
+fn pcmu() -> PayloadFormat {
+    PayloadFormat::new(PayloadType(0), "PCMU", ClockRate::HZ_8000, 1)
+}
+
+fn config(policy: Policy) -> SessionConfig {
+    let mut a = LegConfig::new(pcmu(), Ssrc(0xA0A0));
+    a.remote = Some(A_ADDR.parse().unwrap());
+    let mut b = LegConfig::new(pcmu(), Ssrc(0xB0B0));
+    b.remote = Some(B_ADDR.parse().unwrap());
+    let mut c = SessionConfig::new("test-call", a, b);
+    c.policy = policy;
+    c
+}
+
+fn ms(t: u64) -> HostTime {
+    HostTime::from_millis(t)
+}
+
+/// A µ-law packet of a sine at `freq` Hz, amplitude `amp`, frame `k` of a 20 ms stream.
+fn tone_packet(freq: f64, amp: f64, k: u32, ssrc: u32, seq0: u16, ts0: u32) -> Vec<u8> {
+    let payload: Vec<u8> = (0..160)
+        .map(|i| {
+            let n = f64::from(k * 160 + i);
+            ulaw_encode((amp * (2.0 * PI * freq * n / 8000.0).sin()) as i16)
+        })
+        .collect();
+    let mut out = Vec::new();
+    RtpHeader::new(PayloadType(0), seq0.wrapping_add(k as u16), ts0.wrapping_add(160 * k), Ssrc(ssrc))
+        .write(&payload, &mut out)
+        .unwrap();
+    out
+}
+
+/// Goertzel power of `freq` in `x` (8 kHz), as RMS amplitude of that component.
+fn tone_rms(x: &[i16], freq: f64, rate: f64) -> f64 {
+    let w = 2.0 * PI * freq / rate;
+    let c = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &v in x {
+        let s0 = f64::from(v) + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let p = s1 * s1 + s2 * s2 - c * s1 * s2;
+    (2.0 * p).sqrt() / x.len() as f64 / 2f64.sqrt() * 2.0
+}
+
+#[derive(Default)]
+struct Collected {
+    out_a: Vec<i16>,
+    out_b: Vec<i16>,
+    taps: Vec<(TapId, Vec<i16>, HostTime)>,
+    ogg: Vec<u8>,
+    events: Vec<SessionEvent>,
+    transmits: Vec<(Leg, Vec<u8>, HostTime)>,
+}
+
+fn drain(s: &mut CallSession, now: HostTime, c: &mut Collected) {
+    while let Some(o) = s.poll_output(now) {
+        match o {
+            Output::Transmit { leg, packet } => {
+                let p = RtpPacket::parse(&packet).unwrap();
+                let pcm: Vec<i16> = p.payload().iter().map(|&b| ulaw_decode(b)).collect();
+                match leg {
+                    Leg::A => c.out_a.extend(pcm),
+                    Leg::B => c.out_b.extend(pcm),
+                }
+                c.transmits.push((leg, packet, now));
+            }
+            Output::Tap { tap, pcm, at, .. } => c.taps.push((tap, pcm, at)),
+            Output::Recording(p) => c.ogg.extend_from_slice(&p.data),
+            Output::Event(e) => c.events.push(e),
+            Output::Timeout(_) => break,
+        }
+    }
+}
+
+/// Runs a call for `secs`: leg A sends 500 Hz, leg B 1 kHz, both every 20 ms; `hook` runs
+/// before each 20 ms step with the step index.
+fn run(s: &mut CallSession, secs: u32, mut hook: impl FnMut(&mut CallSession, u32, HostTime)) -> Collected {
+    let mut c = Collected::default();
+    let (a, b) = (A_ADDR.parse().unwrap(), B_ADDR.parse().unwrap());
+    s.answer(ms(0));
+    drain(s, ms(0), &mut c);
+    for k in 0..secs * 50 {
+        let now = ms(u64::from(k) * 20 + 5);
+        hook(s, k, now);
+        let _ = s.handle_rtp(now, Leg::A, a, &tone_packet(500.0, 8000.0, k, 0x1111, 100, 1000));
+        drain(s, now, &mut c);
+        let _ = s.handle_rtp(now, Leg::B, b, &tone_packet(1000.0, 8000.0, k, 0x2222, 200, 9000));
+        drain(s, now, &mut c);
+        s.handle_timeout(ms(u64::from(k) * 20 + 20)).unwrap();
+        drain(s, ms(u64::from(k) * 20 + 20), &mut c);
+    }
+    c
+}
+
+#[test]
+fn legs_hear_each_other_and_recording_spans_the_call() {
+    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    let mut c = run(&mut s, 4, |_, _, _| {});
+    s.disconnect(ms(4000), EndCause::Normal, None).unwrap();
+    drain(&mut s, ms(4000), &mut c);
+    // Leg B hears leg A's 500 Hz; leg A hears leg B's 1 kHz (after the playout delay).
+    let tail_b = &c.out_b[8000..];
+    let tail_a = &c.out_a[8000..];
+    assert!(tone_rms(tail_b, 500.0, 8000.0) > 4000.0, "{}", tone_rms(tail_b, 500.0, 8000.0));
+    assert!(tone_rms(tail_b, 1000.0, 8000.0) < 50.0);
+    assert!(tone_rms(tail_a, 1000.0, 8000.0) > 4000.0);
+    assert!(tone_rms(tail_a, 500.0, 8000.0) < 50.0);
+    // One outbound packet per leg per 20 ms tick, continuous numbering.
+    let a_pkts: Vec<RtpPacket> =
+        c.transmits.iter().filter(|t| t.0 == Leg::A).map(|t| RtpPacket::parse(&t.1).unwrap()).collect();
+    assert_eq!(a_pkts.len(), 201, "ticks at 0, 20, …, 4000 ms");
+    for w in a_pkts.windows(2) {
+        assert_eq!(w[1].sequence(), w[0].sequence().wrapping_add(1));
+        assert_eq!(w[1].timestamp(), w[0].timestamp().wrapping_add(160));
+        assert_eq!(w[1].ssrc(), Ssrc(0xA0A0));
+    }
+    let info = read_ogg_opus(&c.ogg).unwrap();
+    assert!(info.eos_on_last_page);
+    let d = info.duration().as_secs_f64();
+    assert!((d - 3.985).abs() < 0.021, "recording {d} s");
+    assert!(matches!(c.events.last().unwrap().kind, EventKind::Ended { cause: EndCause::Normal }));
+    assert!(s.poll_output(ms(5000)).is_none());
+}
+
+#[test]
+fn whisper_reaches_only_its_target_and_the_tap_hears_both_parties() {
+    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    let mut tap = None;
+    let mut whisper_phase = 0u32;
+    let c = run(&mut s, 4, |s, k, now| {
+        if k == 50 {
+            let kind = TapKind::Whisper {
+                to: Leg::B,
+                listen: Some(Listen { layout: ListenLayout::Mono, direction: Direction::Both }),
+            };
+            tap = Some(s.add_tap(now, kind).unwrap());
+        }
+        if let Some(t) = tap {
+            // The guard says 3 kHz into leg B.
+            let pcm: Vec<i16> = (0..160)
+                .map(|i| {
+                    let n = f64::from(whisper_phase * 160 + i);
+                    (6000.0 * (2.0 * PI * 3000.0 * n / 8000.0).sin()) as i16
+                })
+                .collect();
+            whisper_phase += 1;
+            s.push_guard_audio(t, &pcm).unwrap();
+        }
+    });
+    let tap = tap.unwrap();
+    assert!(c
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::TapJoined { tap: t, .. } if t == tap) && e.at == ms(1005)));
+    let after = 100 * 160; // 2 s in
+    let b = &c.out_b[after..];
+    let a = &c.out_a[after..];
+    assert!(tone_rms(b, 3000.0, 8000.0) > 2000.0, "whisper in B: {}", tone_rms(b, 3000.0, 8000.0));
+    assert!(tone_rms(b, 500.0, 8000.0) > 4000.0, "B still hears A");
+    // −60 dBFS (the case's bound) is an RMS of 32.8; µ-law distortion of the 1 kHz tone alone
+    // puts ~14 there (its 3rd harmonic), so the bound is also checked against that baseline.
+    assert!(tone_rms(a, 3000.0, 8000.0) < 32.8, "whisper leaked to A: {}", tone_rms(a, 3000.0, 8000.0));
+    let before = &c.out_a[20 * 160..45 * 160];
+    assert!((tone_rms(a, 3000.0, 8000.0) - tone_rms(before, 3000.0, 8000.0)).abs() < 3.0, "no 3 kHz added to A");
+    let heard: Vec<i16> = c.taps.iter().filter(|t| t.0 == tap).flat_map(|t| t.1.clone()).collect();
+    assert!(heard.len() >= 140 * 160, "tap frames: {}", heard.len() / 160);
+    let h = &heard[10 * 160..];
+    assert!(tone_rms(h, 500.0, 8000.0) > 2000.0 && tone_rms(h, 1000.0, 8000.0) > 2000.0);
+    assert!(tone_rms(h, 3000.0, 8000.0) < 32.8, "the guard does not hear his own whisper");
+}
+
+#[test]
+fn tap_audio_is_the_mix_of_the_played_out_legs() {
+    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    let mut tap = None;
+    let c = run(&mut s, 2, |s, k, now| {
+        if k == 10 {
+            let kind = TapKind::Listen(Listen { layout: ListenLayout::Stereo, direction: Direction::Both });
+            tap = Some(s.add_tap(now, kind).unwrap());
+        }
+    });
+    // Stereo: left = leg A as played out = what leg B receives; right = what leg A receives.
+    for (_, pcm, at) in c.taps.iter().skip(5) {
+        let frame = (at.as_nanos() / 20_000_000) as usize;
+        let to_b = &c.out_b[frame * 160..frame * 160 + 160];
+        let to_a = &c.out_a[frame * 160..frame * 160 + 160];
+        for i in 0..160 {
+            // The legs' outbound went through µ-law once more: compare within its step size.
+            let (l, r) = (i32::from(pcm[2 * i]), i32::from(pcm[2 * i + 1]));
+            let re_l = i32::from(ulaw_decode(ulaw_encode(l as i16)));
+            let re_r = i32::from(ulaw_decode(ulaw_encode(r as i16)));
+            assert!((re_l - i32::from(to_b[i])).abs() <= 1 && (re_r - i32::from(to_a[i])).abs() <= 1);
+        }
+    }
+}
+
+#[test]
+fn warnings_and_hard_limit_on_the_session_clock() {
+    let mut cfg = config(Policy::RECORD);
+    cfg.time_limit = Some(Duration::from_secs(3));
+    for before in [2000, 1000] {
+        let tone = ToneGenerator::new(
+            &ToneSpec::single(440.0, crate::mix::Dbm0(-10.0), crate::mix::Cadence::once(Duration::from_millis(200))),
+            SampleRate::HZ_8000,
+        )
+        .unwrap();
+        cfg.warnings.push(Warning { before: Duration::from_millis(before), source: Source::Tone(tone) });
+    }
+    let mut s = CallSession::new(cfg, ms(0)).unwrap();
+    let c = run(&mut s, 5, |_, _, _| {});
+    let warn: Vec<(u64, u64)> = c
+        .events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Warning { remaining_ms } => Some((e.at.as_nanos() / 1_000_000, remaining_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warn, vec![(1000, 2000), (2000, 1000)]);
+    let limit = c.events.iter().find(|e| e.kind == EventKind::LimitReached).expect("limit event");
+    assert_eq!(limit.at, ms(3000));
+    assert!(c.transmits.iter().all(|t| t.2 <= ms(3000)), "no media after the limit");
+    assert_eq!(c.transmits.len(), 2 * 150, "exactly 3 s of packets to each leg");
+    assert!(matches!(c.events.last().unwrap().kind, EventKind::Ended { cause: EndCause::Limit }));
+    // The warning tone is heard by both legs at 1.0 s.
+    let w = &c.out_b[50 * 160..60 * 160];
+    assert!(tone_rms(w, 440.0, 8000.0) > 1000.0);
+    let info = read_ogg_opus(&c.ogg).unwrap();
+    // Packets that arrived before the limit are recorded; the last one (sent at 2.985 s) ends at 3.005 s.
+    assert!(info.duration().as_secs_f64() <= 3.0 + 0.021, "{:?}", info.duration());
+}
+
+#[test]
+fn late_host_cannot_overrun_the_limit() {
+    let mut cfg = config(Policy::RECORD);
+    cfg.time_limit = Some(Duration::from_secs(2));
+    let mut s = CallSession::new(cfg, ms(0)).unwrap();
+    s.answer(ms(0));
+    let mut c = Collected::default();
+    // The host sleeps through the limit and wakes 5 s later.
+    s.handle_timeout(ms(7000)).unwrap();
+    drain(&mut s, ms(7000), &mut c);
+    let limit = c.events.iter().find(|e| e.kind == EventKind::LimitReached).unwrap();
+    assert_eq!(limit.at, ms(2000));
+    let a = "192.0.2.1:4000".parse().unwrap();
+    s.handle_rtp(ms(7010), Leg::A, a, &tone_packet(500.0, 8000.0, 0, 1, 1, 1)).unwrap();
+    assert!(s.poll_output(ms(7010)).is_none(), "nothing after the end");
+}
+
+#[test]
+fn no_record_policy_yields_no_pages_and_refuses_taps() {
+    let mut s = CallSession::new(config(Policy::NO_RECORD), ms(0)).unwrap();
+    let mut refused = false;
+    let c = run(&mut s, 2, |s, k, now| {
+        if k == 5 {
+            let kind = TapKind::Listen(Listen { layout: ListenLayout::Mono, direction: Direction::Both });
+            refused = matches!(s.add_tap(now, kind), Err(SessionError::Forbidden(_)));
+        }
+    });
+    assert!(refused);
+    assert!(c.ogg.is_empty(), "zero recording bytes");
+    assert!(c.taps.is_empty());
+    assert!(tone_rms(&c.out_b[4000..], 500.0, 8000.0) > 4000.0, "the call itself works");
+}
+
+#[test]
+fn tightening_removes_taps_and_ends_the_recording_never_loosens() {
+    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    let c = run(&mut s, 3, |s, k, now| {
+        if k == 10 {
+            let kind = TapKind::Listen(Listen { layout: ListenLayout::Mono, direction: Direction::Both });
+            s.add_tap(now, kind).unwrap();
+        }
+        if k == 50 {
+            s.tighten_policy(now, Policy::NO_MONITOR).unwrap();
+        }
+        if k == 100 {
+            s.tighten_policy(now, Policy::NO_RECORD).unwrap();
+            s.tighten_policy(now, Policy::RECORD).unwrap();
+        }
+    });
+    assert_eq!(s.policy(), Policy::NO_RECORD);
+    assert!(c.taps.iter().all(|t| t.2 < ms(1010)), "no tap frames after monitoring was turned off");
+    assert!(c.events.iter().any(|e| matches!(e.kind, EventKind::TapLeft { .. }) && e.at == ms(1005)));
+    let changes = c.events.iter().filter(|e| matches!(e.kind, EventKind::PolicyChanged { .. })).count();
+    assert_eq!(changes, 2, "RECORD → NO_MONITOR → NO_RECORD; the attempt to loosen changes nothing");
+    let info = read_ogg_opus(&c.ogg).unwrap();
+    assert!(info.eos_on_last_page);
+    assert!(info.duration().as_secs_f64() < 2.05, "recording stops at the tightening ({:?})", info.duration());
+}
+
+#[test]
+fn forced_disconnect_plays_final_prompt_then_ends() {
+    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    let c = run(&mut s, 3, |s, k, now| {
+        if k == 50 {
+            let tone = ToneGenerator::new(
+                &ToneSpec::single(
+                    1400.0,
+                    crate::mix::Dbm0(-10.0),
+                    crate::mix::Cadence::once(Duration::from_millis(400)),
+                ),
+                SampleRate::HZ_8000,
+            )
+            .unwrap();
+            s.disconnect(now, EndCause::Forced, Some(Source::Tone(tone))).unwrap();
+        }
+    });
+    let end = c.events.iter().find(|e| matches!(e.kind, EventKind::Ended { .. })).unwrap();
+    assert_eq!(end.kind, EventKind::Ended { cause: EndCause::Forced });
+    let end_ms = end.at.as_nanos() / 1_000_000;
+    assert!((1400..=1460).contains(&end_ms), "ended at {end_ms} ms");
+    // During the prompt both parties hear only the prompt.
+    let p = &c.out_b[54 * 160..68 * 160];
+    let (t, o) = (tone_rms(p, 1400.0, 8000.0), tone_rms(p, 500.0, 8000.0));
+    assert!(t > 1000.0 && o < 50.0, "prompt {t}, conversation {o}");
+}
+
+#[test]
+fn outbound_stays_continuous_across_an_upstream_ssrc_change() {
+    // Case B07: leg B's upstream switches SSRC/seq/ts mid-call; what we send to leg A keeps
+    // one SSRC, seq +1 and ts +160 per packet.
+    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    s.answer(ms(0));
+    let mut c = Collected::default();
+    let b: SocketAddr = B_ADDR.parse().unwrap();
+    for k in 0..100u32 {
+        let now = ms(u64::from(k) * 20 + 5);
+        let pkt = if k < 50 {
+            tone_packet(1000.0, 8000.0, k, 0xAAAA, 30000, 5_000_000)
+        } else {
+            tone_packet(1000.0, 8000.0, k - 50, 0xBBBB, 40, 123)
+        };
+        s.handle_rtp(now, Leg::B, b, &pkt).unwrap();
+        s.handle_timeout(ms(u64::from(k) * 20 + 20)).unwrap();
+        drain(&mut s, now, &mut c);
+    }
+    let to_a: Vec<RtpPacket> =
+        c.transmits.iter().filter(|t| t.0 == Leg::A).map(|t| RtpPacket::parse(&t.1).unwrap()).collect();
+    assert_eq!(to_a.len(), 101);
+    for w in to_a.windows(2) {
+        assert_eq!(
+            (w[1].ssrc(), w[1].sequence(), w[1].timestamp()),
+            (w[0].ssrc(), w[0].sequence().wrapping_add(1), w[0].timestamp().wrapping_add(160))
+        );
+    }
+    assert_eq!(s.ingress(Leg::B).counters().ssrc_changes, 1);
+    // The audio continues after the switch.
+    assert!(tone_rms(&c.out_a[60 * 160..], 1000.0, 8000.0) > 4000.0);
+}
