@@ -125,7 +125,7 @@ fn pcma() -> Box<dyn CodecFactory> {
 /// mode 1 (64 kbit/s). Cost measured by benches/codecs.rs.
 fn g722() -> Box<dyn CodecFactory> {
     Box::new(SimpleFactory::new(
-        mono_descriptor("G722", 8000, 16_000, Some(9), 9, G711_FRAMES, 60, CpuCost::new(700, 800)),
+        mono_descriptor("G722", 8000, 16_000, Some(9), 9, G711_FRAMES, 60, CpuCost::new(290, 500)),
         || Ok(Box::new(G722Decoder::new(G722Mode::Mode1))),
         || Ok(Box::new(G722Encoder::new())),
     ))
@@ -182,10 +182,10 @@ impl CodecFactory for L16Factory {
 #[derive(Clone)]
 struct OpusFactory(CodecDescriptor);
 
-/// Opus costs at 48 kHz mono, complexity 5 (benches/codecs.rs: ~31 µs to decode and ~100 µs to
+/// Opus costs at 48 kHz mono, complexity 5 (benches/codecs.rs: ~22 µs to decode and ~100 µs to
 /// encode a 20 ms frame); translation paths scale them by the rate used.
 fn opus() -> Box<dyn CodecFactory> {
-    let mut d = mono_descriptor("opus", 48_000, 48_000, None, 111, &[10, 20, 40, 60], 90, CpuCost::new(1550, 5000));
+    let mut d = mono_descriptor("opus", 48_000, 48_000, None, 111, &[10, 20, 40, 60], 90, CpuCost::new(1080, 5100));
     d.channels = 2;
     d.sample_rates = OPUS_RATES.iter().rev().map(|&hz| SampleRate::new(hz)).collect();
     Box::new(OpusFactory(d))
