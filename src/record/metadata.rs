@@ -81,9 +81,37 @@ impl RecordingMetadata {
     }
 }
 
+/// Formats `unix_ns` (nanoseconds since 1970-01-01T00:00:00Z, from the host's clock) as
+/// RFC 3339 UTC with milliseconds, e.g. `2026-03-01T08:00:00.250Z` (proleptic Gregorian
+/// calendar, no leap seconds).
+pub fn format_utc(unix_ns: u64) -> String {
+    let ms = unix_ns / 1_000_000;
+    let (days, rem) = ((ms / 86_400_000) as i64, ms % 86_400_000);
+    // Civil date from days since the epoch (H. Hinnant, "chrono-compatible low-level date algorithms").
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00.000Z");
+        // 2000-02-29 (leap day) 12:34:56.789
+        assert_eq!(format_utc(951_827_696_789_000_000), "2000-02-29T12:34:56.789Z");
+        assert_eq!(format_utc(1_772_352_000_000_000_000), "2026-03-01T08:00:00.000Z");
+    }
 
     #[test]
     fn tags_round_trip() {
