@@ -330,6 +330,7 @@ fn check_segment(
     let index: HashMap<[u8; 32], usize> = expected.iter().enumerate().map(|(i, e)| (e.1, i)).collect();
     let ps = pieces(bytes);
     let before = out.len();
+    let short = (bytes.len() as u64) < expected_bytes;
     // Match pieces to listed pages (each listed page once); the longest increasing run of
     // matches are the anchors, other matches are pages out of order.
     let mut used = vec![false; expected.len()];
@@ -372,9 +373,11 @@ fn check_segment(
                 offset: region[0].offset as u64,
                 bytes: region.iter().map(|p| p.len as u64).sum(),
             }),
-            (true, false) if at_end => out.push(truncated(segment, missing[0], expected.len(), bytes, expected_bytes)),
+            // Pages missing at the end of a shorter file: cut off (removing the last page
+            // cannot be told from that).
+            (true, false) if at_end && short => out.push(truncated(segment, missing[0], expected.len(), bytes, expected_bytes)),
             (true, false) => out.push(Finding::PageRemoved { segment, page: missing[0], count: missing.len() }),
-            (false, false) if at_end && region.len() == 1 && region[0].partial => {
+            (false, false) if at_end && short && region.len() == 1 && region[0].partial => {
                 out.push(truncated(segment, missing[0], expected.len(), bytes, expected_bytes))
             }
             (false, false) => out.push(Finding::PageChanged {
