@@ -194,7 +194,12 @@ struct Progress {
 }
 
 /// Hands every page the recorder has to the sink and the evidence log; prints sink events.
-fn drain(rec: &mut Recorder, sink: &mut RotatingFileSink, log: &mut EvidenceLog, p: &mut Progress) -> Result<(), String> {
+fn drain(
+    rec: &mut Recorder,
+    sink: &mut RotatingFileSink,
+    log: &mut EvidenceLog,
+    p: &mut Progress,
+) -> Result<(), String> {
     while let Some(page) = rec.poll_page() {
         if page.is_bos() && page.segment > 0 {
             p.segment_base_ms = p.paged_ms;

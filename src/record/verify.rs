@@ -375,7 +375,9 @@ fn check_segment(
             }),
             // Pages missing at the end of a shorter file: cut off (removing the last page
             // cannot be told from that).
-            (true, false) if at_end && short => out.push(truncated(segment, missing[0], expected.len(), bytes, expected_bytes)),
+            (true, false) if at_end && short => {
+                out.push(truncated(segment, missing[0], expected.len(), bytes, expected_bytes))
+            }
             (true, false) => out.push(Finding::PageRemoved { segment, page: missing[0], count: missing.len() }),
             (false, false) if at_end && short && region.len() == 1 && region[0].partial => {
                 out.push(truncated(segment, missing[0], expected.len(), bytes, expected_bytes))
