@@ -43,7 +43,7 @@ impl DualSink {
     }
 
     fn collect(&mut self) {
-        for i in 0..2 {
+        for (i, target) in TARGETS.iter().enumerate() {
             while let Some(ev) = self.sinks[i].poll_event() {
                 match ev {
                     SinkEvent::RecordingComplete { bytes, pages } => {
@@ -54,7 +54,7 @@ impl DualSink {
                         if !self.failed_seen[i] {
                             self.failed_seen[i] = true;
                             self.out.push_back(SinkEvent::WriteFailed {
-                                target: TARGETS[i],
+                                target: *target,
                                 error: "target did not complete".into(),
                                 kept_bytes: 0,
                             });

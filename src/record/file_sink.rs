@@ -129,7 +129,7 @@ impl FileSink {
         self.pump();
         if self.held.is_empty() {
             match self.tx.try_send(Msg::Data(bytes.to_vec())) {
-                Ok(()) => return,
+                Ok(()) => {}
                 Err(TrySendError::Full(Msg::Data(d))) => self.hold(d),
                 Err(TrySendError::Full(Msg::Close)) => {}
                 // The writer is gone (it never started): keep the bytes, counted as held.
