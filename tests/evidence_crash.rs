@@ -17,28 +17,6 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The `evidence` example binary of this build (see tests/record_call_cli.rs).
-fn evidence_bin() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?.join("examples");
-    let newest = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with("evidence-") && !n.contains('.')
-        })
-        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
-        .map(|e| e.path());
-    if newest.is_none() {
-        if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
-            panic!("evidence example not built in {}", dir.display());
-        }
-        eprintln!("SKIP: evidence example not built in {} (run `cargo test --all-targets`)", dir.display());
-    }
-    newest
-}
-
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("jyqq-evidence-crash-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
@@ -67,16 +45,21 @@ fn run_and_kill(bin: &Path, dir: &Path, n: usize, flush_ms: u64, kill_after: Dur
         .expect("spawn evidence live");
     let stdout = child.stdout.take().unwrap();
     let last = Arc::new(Mutex::new(String::new()));
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
     let reader = {
         let last = last.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if line.starts_with("progress") {
                     *last.lock().unwrap() = line;
+                    let _ = started_tx.send(());
                 }
             }
         })
     };
+    // The kill instant counts from the call's first packet, not from process start-up
+    // (slow under a loaded test run).
+    started_rx.recv_timeout(Duration::from_secs(60)).expect("the recorder started");
     std::thread::sleep(kill_after);
     child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
     let status = child.wait().unwrap();
@@ -103,7 +86,7 @@ fn run_and_kill(bin: &Path, dir: &Path, n: usize, flush_ms: u64, kill_after: Dur
 
 #[test]
 fn sigkill_at_random_instants_loses_at_most_flush_plus_one_page() {
-    let Some(bin) = evidence_bin() else { return };
+    let Some(bin) = evidence_support::example_bin("evidence") else { return };
     if !common::have_tool("ffmpeg") {
         return;
     }

@@ -139,28 +139,6 @@ fn b29b_recorder_killed_at_6_5_s() {
     }
 }
 
-fn example(name: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?.join("examples");
-    let prefix = format!("{name}-");
-    let newest = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with(&prefix) && !n.contains('.')
-        })
-        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
-        .map(|e| e.path());
-    if newest.is_none() {
-        if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
-            panic!("{name} example not built in {}", dir.display());
-        }
-        eprintln!("SKIP: {name} example not built (run `cargo test --all-targets`)");
-    }
-    newest
-}
-
 fn run(bin: &Path, args: &[&Path]) -> Output {
     Command::new(bin).args(args).output().expect("run example")
 }
@@ -171,7 +149,11 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn cli_keygen_sign_verify_tamper_repair() {
-    let (Some(ev), Some(rc)) = (example("evidence"), example("record_call")) else { return };
+    let (Some(ev), Some(rc)) =
+        (evidence_support::example_bin("evidence"), evidence_support::example_bin("record_call"))
+    else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("jyqq-evidence-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let keys = dir.join("keys");
@@ -274,7 +256,7 @@ fn cli_keygen_sign_verify_tamper_repair() {
 
 #[test]
 fn verify_reports_missing_segments_from_the_cli_run() {
-    let Some(ev) = example("evidence") else { return };
+    let Some(ev) = evidence_support::example_bin("evidence") else { return };
     let dir = std::env::temp_dir().join(format!("jyqq-evidence-seg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     assert!(run(&ev, &[Path::new("keygen"), &dir]).status.success());

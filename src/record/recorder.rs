@@ -49,7 +49,8 @@ pub struct RecorderConfig {
     /// A timestamp jump whose position disagrees with the arrival clock by more than this
     /// re-anchors the leg on arrival time.
     pub max_timestamp_deviation: Duration,
-    /// Longest media time between page flushes (200 ms ..= 1 s recommended; crash loss bound).
+    /// Longest media time between page flushes: the crash-loss bound. 20 ms ..= 1 s
+    /// ([`Recorder::new`] rejects other values); 200 ms ..= 1 s recommended.
     pub flush_interval: Duration,
     /// Opus bitrate in bit/s for the stereo stream.
     pub bitrate_bps: u32,
@@ -165,9 +166,9 @@ impl Recorder {
         if !matches!(rate.hz(), 8000 | 12_000 | 16_000 | 24_000 | 48_000) {
             return Err(RecordError::Config(format!("recording rate {} Hz is not an Opus rate", rate.hz())));
         }
-        if cfg.flush_interval < Duration::from_millis(20) {
+        if cfg.flush_interval < Duration::from_millis(20) || cfg.flush_interval > Duration::from_secs(1) {
             return Err(RecordError::Config(format!(
-                "flush interval {:?} is shorter than one 20 ms frame",
+                "flush interval {:?} is outside 20 ms ..= 1 s (pages at least every second)",
                 cfg.flush_interval
             )));
         }
@@ -468,5 +469,55 @@ impl Recorder {
     /// Whether [`Recorder::finish`] has run.
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::hash_chain::{chain_step, sha256, CHAIN_GENESIS};
+
+    fn cfg() -> RecorderConfig {
+        RecorderConfig::new(SampleRate::HZ_8000, PayloadMap::static_defaults(), PayloadMap::static_defaults())
+    }
+
+    #[test]
+    fn flush_and_segment_limits() {
+        let start = HostTime::from_millis(5);
+        for (flush, ok) in [(10, false), (20, true), (200, true), (1000, true), (1001, false)] {
+            let mut c = cfg();
+            c.flush_interval = Duration::from_millis(flush);
+            assert_eq!(Recorder::new(c, start).is_ok(), ok, "flush {flush} ms");
+        }
+        let mut c = cfg();
+        c.segment = Some(Duration::from_millis(999));
+        assert!(matches!(Recorder::new(c, start), Err(RecordError::Config(_))));
+    }
+
+    #[test]
+    fn pages_carry_their_hash_and_the_chain() {
+        let mut c = cfg();
+        c.flush_interval = Duration::from_millis(200);
+        let mut r = Recorder::new(c, HostTime::ZERO).unwrap();
+        // No packets at all: the arrival clock still advances the recording (silence).
+        for ms in (0..=3000).step_by(20) {
+            r.handle_timeout(HostTime::from_millis(ms)).unwrap();
+        }
+        r.finish(HostTime::from_millis(3000)).unwrap();
+        let pages: Vec<_> = std::iter::from_fn(|| r.poll_page()).collect();
+        let mut prev = CHAIN_GENESIS;
+        for p in &pages {
+            assert_eq!(p.page_hash, sha256(&p.data));
+            assert_eq!(p.chain_hash, chain_step(&prev, &p.page_hash));
+            assert_eq!(p.segment, 0);
+            prev = p.chain_hash;
+        }
+        assert_eq!(r.chain_head(), prev);
+        assert!(pages[0].is_bos() && !pages[1].is_bos());
+        // 2.74 s encoded (3 s minus the 60 + 200 ms lag), in pages of at most 200 ms.
+        let audio: Vec<u64> = pages.iter().skip(2).map(|p| p.granule).collect();
+        assert!(audio.windows(2).all(|w| w[1] - w[0] <= 200 * 48), "{audio:?}");
+        assert_eq!(audio.len(), 14);
+        assert_eq!(*audio.last().unwrap(), u64::from(r.pre_skip()) + 2740 * 48);
     }
 }
