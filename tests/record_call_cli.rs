@@ -18,6 +18,14 @@ fn record_call() -> Option<PathBuf> {
             let n = e.file_name().to_string_lossy().into_owned();
             n.starts_with("record_call-") && !n.contains('.')
         })
+        // `cargo test --all-targets` also builds the example as a test harness under the same
+        // name pattern: take the newest file that answers `--version` as the CLI does.
+        .filter(|e| {
+            Command::new(e.path())
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).starts_with(concat!(env!("CARGO_PKG_NAME"), " ")))
+        })
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
         .map(|e| e.path());
     if newest.is_none() {
