@@ -21,6 +21,9 @@ pub enum Error {
     /// A capture file could not be read.
     #[error("capture: {0}")]
     Capture(#[from] crate::capture::CaptureError),
+    /// An evidence log or manifest operation failed (broken hash chain, bad manifest file).
+    #[error("evidence: {0}")]
+    Evidence(#[from] crate::record::manifest::EvidenceError),
 }
 
 /// `Result` with the crate's [`Error`].
