@@ -267,6 +267,9 @@ impl LegTimeline {
                     }
                     remaining -= m as u64;
                     self.stats.concealed_samples += m as u64;
+                    if m > 0 && self.stats.concealed_intervals.len() < super::MAX_LOGGED_INTERVALS {
+                        self.stats.concealed_intervals.push((written, m as u64));
+                    }
                 }
             }
         }
