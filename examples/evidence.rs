@@ -37,7 +37,7 @@ const DEFAULT_CALL: &[u8] = include_bytes!("data/default_call.pcap");
 
 /// Evidence tools for jyqq-media recordings.
 #[derive(Parser)]
-#[command(version)]
+#[command(name = "evidence", version)]
 struct Args {
     #[command(subcommand)]
     cmd: Cmd,

@@ -133,36 +133,7 @@ pub fn ffmpeg_samples(name: &str, bytes: &[u8]) -> Option<usize> {
     Some(out.stdout.len() / 4)
 }
 
-/// The binary of example `name` built by cargo for this run: `target/<profile>/examples/NAME-HASH`.
-/// `cargo test --all-targets` also builds examples as test harnesses under the same name
-/// pattern, so the newest file that answers `--version` with `jyqq-media …` (clap's version
-/// line; a test harness rejects the option) is taken. `None` (with
-/// a printed reason) when not built; a failure under `JYQQ_REQUIRE_SHARED_DATA=1`.
+/// See `common::example_bin`.
 pub fn example_bin(name: &str) -> Option<std::path::PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?.join("examples");
-    let prefix = format!("{name}-");
-    let mut found: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n.starts_with(&prefix) && !n.contains('.')
-        })
-        .filter_map(|e| Some((e.metadata().and_then(|m| m.modified()).ok()?, e.path())))
-        .collect();
-    found.sort();
-    let bin = found.into_iter().rev().map(|(_, p)| p).find(|p| {
-        std::process::Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).starts_with(concat!(env!("CARGO_PKG_NAME"), " ")))
-    });
-    if bin.is_none() {
-        if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
-            panic!("{name} example not built in {}", dir.display());
-        }
-        eprintln!("SKIP: {name} example not built in {} (run `cargo test --all-targets`)", dir.display());
-    }
-    bin
+    crate::common::example_bin(name)
 }
