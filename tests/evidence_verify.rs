@@ -1,7 +1,6 @@
 //! Tamper evidence: every mutation of a signed recording is detected and located; an
 //! untouched recording always verifies (issue 7, item 4). In memory, seeded.
 
-#[allow(dead_code)]
 mod common;
 mod evidence_support;
 
