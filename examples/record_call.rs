@@ -7,11 +7,22 @@
 //! address/port (A→B with B→A), writes `DIR/call-N.opus` per call (channel 0 = leg A,
 //! channel 1 = leg B; a one-leg call has a silent channel 1) and prints a per-stream summary.
 //! With no CAPTURE it records the embedded default call (`examples/data/default_call.pcap`).
+//!
+//! With `--sign-key SECRET_KEY` (an Ed25519 key file from `evidence keygen`) each recording
+//! also gets its evidence files beside it: `DIR/call-N.pcap`, the legs' RTP datagrams as
+//! received (the original codec bits), and `DIR/call-N.manifest.json`, the signed manifest
+//! whose hash chain covers the recording's pages and the pcap's records. Check them with
+//! `evidence verify DIR/call-N.opus --key PUBLIC_KEY`.
 
 use clap::Parser;
-use jyqq_media::capture::read_capture;
-use jyqq_media::record::read_ogg_opus;
-use jyqq_media::replay::{record_capture, ReplayOptions};
+use jyqq_media::capture::{find_rtp_streams, pair_calls, read_capture, Capture};
+use jyqq_media::record::keys::{parse_secret_key, SigningKey};
+use jyqq_media::record::manifest::{LegFacts, SignedManifest};
+use jyqq_media::record::metadata::format_utc;
+use jyqq_media::record::{read_ogg_opus, EvidenceLog, OggPage, PcapSidecar, RecordingMetadata};
+use jyqq_media::replay::{record_capture, CallRecording, ReplayOptions};
+use jyqq_media::{HostTime, Leg};
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,9 +43,100 @@ struct Args {
     /// Record the complete packets of a truncated capture instead of failing.
     #[arg(long)]
     allow_truncated: bool,
+    /// Ed25519 secret key file: also write DIR/call-N.manifest.json (signed) and DIR/call-N.pcap.
+    #[arg(long)]
+    sign_key: Option<PathBuf>,
+}
+
+/// Writes `DIR/call-N.pcap` (the legs' datagrams as received) and the signed
+/// `DIR/call-N.manifest.json` for one recorded call.
+fn write_evidence(
+    dir: &Path,
+    source: &str,
+    capture: &Capture,
+    call: &CallRecording,
+    key: &SigningKey,
+) -> Result<(), String> {
+    let streams = find_rtp_streams(capture);
+    let info = pair_calls(&streams)
+        .into_iter()
+        .nth(call.number - 1)
+        .ok_or_else(|| format!("call {} not found again in the capture", call.number))?;
+    let legs = [Some(&info.leg_a), info.leg_b.as_ref()];
+    // The sidecar: every datagram of both legs in capture order, timestamps as captured.
+    let mut idx: Vec<usize> = legs.iter().flatten().flat_map(|l| l.datagrams.iter().copied()).collect();
+    idx.sort_unstable();
+    let mut sidecar = PcapSidecar::new(HostTime::ZERO, 0);
+    let mut pcap = sidecar.header().to_vec();
+    for &i in &idx {
+        let d = &capture.datagrams[i];
+        match sidecar.record(d.time, d.src, d.dst, &d.payload) {
+            Ok(rec) => pcap.extend_from_slice(rec),
+            Err(e) => eprintln!("warning: call {}: datagram {} not kept in the sidecar: {e}", call.number, d.record),
+        }
+    }
+    let pcap_name = format!("call-{}.pcap", call.number);
+    std::fs::write(dir.join(&pcap_name), &pcap).map_err(|e| format!("{pcap_name}: {e}"))?;
+    // The manifest: page hashes chained over the recording as written.
+    let mut log = EvidenceLog::new();
+    let mut rest = call.ogg.as_slice();
+    while !rest.is_empty() {
+        let (page, len) = OggPage::parse(rest).map_err(|e| format!("call {}: {e}", call.number))?;
+        log.add_page_bytes(0, page.as_bytes()).map_err(|e| e.to_string())?;
+        rest = &rest[len..];
+    }
+    let first = idx.first().map(|&i| capture.datagrams[i].time).unwrap_or(HostTime::ZERO);
+    let last = idx.last().map(|&i| capture.datagrams[i].time).unwrap_or(HostTime::ZERO);
+    let numbers = legs.map(|l| l.map_or_else(String::new, |l| l.src.to_string()));
+    let meta = RecordingMetadata::new(
+        &format!("{source}#{}", call.number),
+        &numbers[0],
+        &numbers[1],
+        &format_utc(first.as_nanos()),
+        "record",
+    );
+    let name = format!("call-{}.opus", call.number);
+    let mut m = log.to_manifest(&meta, &format_utc(last.as_nanos()), &name, call.rate);
+    m.legs = [Leg::A, Leg::B]
+        .iter()
+        .map(|&leg| {
+            let li = leg.index();
+            let mut f = LegFacts::from_stats(leg, &numbers[li], &call.timeline[li], call.rate);
+            for s in &call.streams[li] {
+                f.ssrcs.push(format!("0x{:08X}", s.ssrc.0));
+                f.lost += s.lost;
+                for (pt, name, _) in &s.payload_types {
+                    let c = format!("{pt} {name}");
+                    if !f.codecs.contains(&c) {
+                        f.codecs.push(c);
+                    }
+                }
+            }
+            f
+        })
+        .collect();
+    m.sidecar = Some(sidecar.facts(&pcap_name));
+    let manifest_name = format!("call-{}.manifest.json", call.number);
+    std::fs::write(dir.join(&manifest_name), SignedManifest::sign(&m, key))
+        .map_err(|e| format!("{manifest_name}: {e}"))?;
+    println!(
+        "  evidence: {} ({} records), {} (chain {})",
+        dir.join(&pcap_name).display(),
+        sidecar.records(),
+        dir.join(&manifest_name).display(),
+        m.chain.final_hash
+    );
+    Ok(())
 }
 
 fn run(args: Args) -> Result<(), String> {
+    let key = match &args.sign_key {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Some(parse_secret_key(&text).map_err(|e| format!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
     let (name, bytes) = match &args.capture {
         Some(p) => (p.display().to_string(), std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
         None => ("embedded default call".to_string(), DEFAULT_CALL.to_vec()),
@@ -106,6 +208,9 @@ fn run(args: Args) -> Result<(), String> {
                     s.jitter_ms
                 );
             }
+        }
+        if let Some(key) = &key {
+            write_evidence(&args.out_dir, &name, &capture, call, key)?;
         }
     }
     Ok(())

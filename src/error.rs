@@ -24,6 +24,9 @@ pub enum Error {
     /// A mixing, tap, tone, prompt or schedule operation failed.
     #[error("mix: {0}")]
     Mix(#[from] crate::mix::MixError),
+    /// An evidence log or manifest operation failed (broken hash chain, bad manifest file).
+    #[error("evidence: {0}")]
+    Evidence(#[from] crate::record::manifest::EvidenceError),
 }
 
 /// `Result` with the crate's [`Error`].

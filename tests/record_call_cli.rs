@@ -6,36 +6,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The example binary cargo built for this test run, in `target/<profile>/examples/`:
-/// `record_call-<hash>` files are either the example or (under `--all-targets`) its libtest
-/// harness; the newest one that answers `--version` as record_call is this build's example.
 fn record_call() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?.join("examples");
-    let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().into_owned();
-            n == "record_call" || (n.starts_with("record_call-") && !n.contains('.'))
-        })
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .collect();
-    candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
-    let found = candidates.into_iter().map(|(_, p)| p).find(|p| {
-        Command::new(p)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with("record_call"))
-    });
-    if found.is_none() {
-        if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
-            panic!("record_call example not built in {}", dir.display());
-        }
-        eprintln!("SKIP: record_call example not built in {} (run `cargo test`)", dir.display());
-    }
-    found
+    common::example_bin("record_call")
 }
 
 fn tmp(name: &str) -> PathBuf {

@@ -8,7 +8,13 @@
 //! or crash-truncated file; [`repair`] closes a truncated one with an EOS page.
 
 mod comfort;
+pub mod dual_sink;
+pub mod file_sink;
+pub mod hash_chain;
+pub mod keys;
 mod leg_audio;
+pub mod manifest;
+pub mod metadata;
 mod ogg;
 mod ogg_opus_info;
 mod ogg_page;
@@ -17,7 +23,12 @@ mod opus_toc;
 mod reader;
 mod recorder;
 mod repair;
+pub mod rotation;
+pub mod sidecar_pcap;
+pub mod sink;
 mod timeline;
+pub mod tsa;
+pub mod verify;
 
 pub use ogg::{
     crc32, crc32_update, lacing_segments, page_crc, patch_page, push_page, OggPageWriter, PageFlags, CAPTURE_PATTERN,
@@ -30,6 +41,16 @@ pub use opus_toc::{frame_samples_48k, opus_packet_samples, MAX_PACKET_SAMPLES_48
 pub use reader::read_ogg_opus;
 pub use recorder::{Recorder, RecorderConfig, RecordingPage};
 pub use repair::{repair, REPAIR_VENDOR};
+
+pub use dual_sink::DualSink;
+pub use file_sink::{FileSink, FileSinkConfig, PageTarget};
+pub use hash_chain::{Hash32, HashChain, CHAIN_GENESIS};
+pub use manifest::{EvidenceLog, Manifest, SignedManifest};
+pub use metadata::RecordingMetadata;
+pub use rotation::RotatingFileSink;
+pub use sidecar_pcap::PcapSidecar;
+pub use sink::{RecordingSink, SinkEvent, SinkTarget};
+pub use verify::{verify_recording, Finding, VerifyReport};
 
 use thiserror::Error;
 
@@ -155,4 +176,11 @@ pub struct LegStats {
     pub dtx_silence_samples: u64,
     /// Decoded samples (at the decoder's rate) that went through a resampler to the recording rate.
     pub resampled_samples: u64,
+    /// Intervals filled with codec concealment: (start, length) in samples at the recording
+    /// rate on the call timeline; at most [`MAX_LOGGED_INTERVALS`] are kept (the sample
+    /// count in `concealed_samples` stays complete).
+    pub concealed_intervals: Vec<(u64, u64)>,
 }
+
+/// Most concealment intervals a [`LegStats`] keeps.
+pub const MAX_LOGGED_INTERVALS: usize = 10_000;

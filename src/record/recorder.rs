@@ -4,7 +4,15 @@
 //! [`Recorder::handle_timeout`] with the host time at least every frame (20 ms), and
 //! drain [`Recorder::poll_page`] after each call. [`Recorder::finish`] ends the stream
 //! with an end-of-stream page whose granule position applies end trimming.
+//!
+//! Every page carries its SHA-256 and the running hash-chain value ([`super::hash_chain`]),
+//! computed here as the page is emitted, so the evidence manifest commits to exactly the
+//! bytes the host writes. With [`RecorderConfig::segment`] set the recording is rotated:
+//! at each boundary the current Ogg stream ends (EOS page, end trimming) and a new one
+//! starts (new serial, new OpusHead/OpusTags, fresh encoder), the chain continuing.
 
+use super::hash_chain::{Hash32, HashChain};
+use super::metadata::{tag, RecordingMetadata};
 use super::ogg::{OggPageWriter, PageFlags};
 use super::ogg_page::OggPage;
 use super::opus_head::{OpusHead, OpusTags};
@@ -44,7 +52,8 @@ pub struct RecorderConfig {
     /// A timestamp jump whose position disagrees with the arrival clock by more than this
     /// re-anchors the leg on arrival time.
     pub max_timestamp_deviation: Duration,
-    /// Longest media time between page flushes (200 ms ..= 1 s recommended; crash loss bound).
+    /// Longest media time between page flushes: the crash-loss bound. 20 ms ..= 1 s
+    /// ([`Recorder::new`] rejects other values); 200 ms ..= 1 s recommended.
     pub flush_interval: Duration,
     /// Opus bitrate in bit/s for the stereo stream.
     pub bitrate_bps: u32,
@@ -57,6 +66,10 @@ pub struct RecorderConfig {
     /// Codecs to decode the legs with; `None`: [`CodecRegistry::with_builtin`]. A host that
     /// registered its own codecs (G.729, AMR, …) passes its registry here.
     pub registry: Option<CodecRegistry>,
+    /// Segment rotation for very long calls: every `segment` of media time the current Ogg
+    /// stream ends and a new one starts (serial `serial + k` for segment k, a
+    /// `JYQQ_SEGMENT=k` comment); `None` (the default) writes one stream. At least 1 s.
+    pub segment: Option<Duration>,
 }
 
 impl RecorderConfig {
@@ -79,12 +92,20 @@ impl RecorderConfig {
             serial: 0x4a59_5151,
             tags: Vec::new(),
             registry: None,
+            segment: None,
         }
     }
 
     /// The same configuration decoding with `registry` (see [`RecorderConfig::registry`]).
     pub fn with_registry(mut self, registry: CodecRegistry) -> Self {
         self.registry = Some(registry);
+        self
+    }
+
+    /// Adds the call metadata (call id, legs' numbers, start time, policy) to the OpusTags
+    /// comments; see [`RecordingMetadata::tags`].
+    pub fn with_metadata(mut self, metadata: &RecordingMetadata) -> Self {
+        self.tags.extend(metadata.tags());
         self
     }
 }
@@ -101,6 +122,20 @@ pub struct RecordingPage {
     pub sequence: u32,
     /// Whether this is the end-of-stream page.
     pub eos: bool,
+    /// Segment (Ogg stream, one file) this page belongs to: 0, or k after k rotations.
+    pub segment: u32,
+    /// SHA-256 of `data` (FIPS 180-4).
+    pub page_hash: Hash32,
+    /// The hash chain after this page: SHA-256(previous chain value || `page_hash`),
+    /// see [`super::hash_chain`].
+    pub chain_hash: Hash32,
+}
+
+impl RecordingPage {
+    /// Whether this page starts a segment (the OpusHead page, BOS flag).
+    pub fn is_bos(&self) -> bool {
+        self.data.get(5).is_some_and(|&f| PageFlags::from_bits(f).contains(PageFlags::BOS))
+    }
 }
 
 /// Records a two-leg call to a stereo Ogg Opus stream (channel 0 = leg A, channel 1 = leg B).
@@ -126,6 +161,14 @@ pub struct Recorder {
     pages: VecDeque<RecordingPage>,
     finishing: bool,
     finished: bool,
+    chain: HashChain,
+    /// Current segment and the timeline position (at `cfg.rate`) where it starts.
+    segment: u32,
+    segment_start: u64,
+    /// Segment length in samples at `cfg.rate` (0: no rotation).
+    segment_len: u64,
+    /// Where each segment ended (timeline samples), for [`Recorder::segment_bounds`].
+    segment_ends: Vec<u64>,
 }
 
 impl Recorder {
@@ -138,15 +181,17 @@ impl Recorder {
         if !matches!(rate.hz(), 8000 | 12_000 | 16_000 | 24_000 | 48_000) {
             return Err(RecordError::Config(format!("recording rate {} Hz is not an Opus rate", rate.hz())));
         }
+        if cfg.flush_interval < Duration::from_millis(20) || cfg.flush_interval > Duration::from_secs(1) {
+            return Err(RecordError::Config(format!(
+                "flush interval {:?} is outside 20 ms ..= 1 s (pages at least every second)",
+                cfg.flush_interval
+            )));
+        }
+        if cfg.segment.is_some_and(|s| s < Duration::from_secs(1)) {
+            return Err(RecordError::Config(format!("segment length {:?} is below 1 s", cfg.segment)));
+        }
         let frame = Duration::from_millis(20);
-        let enc_cfg = OpusEncoderConfig {
-            application: OpusApplication::Voip,
-            bitrate_bps: Some(cfg.bitrate_bps),
-            complexity: cfg.complexity,
-            frame,
-            ..OpusEncoderConfig::new(rate, 2)
-        };
-        let encoder = OpusEncoder::new(enc_cfg).map_err(RecordError::Codec)?;
+        let encoder = Self::new_encoder(&cfg)?;
         let pre_skip = encoder.pre_skip_48k();
         let frame_samples = rate.samples_in(frame);
         let params = TimelineParams {
@@ -177,6 +222,11 @@ impl Recorder {
             pages: VecDeque::new(),
             finishing: false,
             finished: false,
+            chain: HashChain::default(),
+            segment: 0,
+            segment_start: 0,
+            segment_len: cfg.segment.map_or(0, |s| rate.samples_in(s) as u64),
+            segment_ends: Vec::new(),
             encoder,
             cfg,
         };
@@ -184,11 +234,25 @@ impl Recorder {
         Ok(rec)
     }
 
+    fn new_encoder(cfg: &RecorderConfig) -> Result<OpusEncoder, RecordError> {
+        let enc_cfg = OpusEncoderConfig {
+            application: OpusApplication::Voip,
+            bitrate_bps: Some(cfg.bitrate_bps),
+            complexity: cfg.complexity,
+            frame: Duration::from_millis(20),
+            ..OpusEncoderConfig::new(cfg.rate, 2)
+        };
+        OpusEncoder::new(enc_cfg).map_err(RecordError::Codec)
+    }
+
     fn write_headers(&mut self) -> Result<(), RecordError> {
         let head = OpusHead::new(2, self.pre_skip, self.cfg.rate.hz())?;
         let mut tags = OpusTags::new(concat!("jyqq-media ", env!("CARGO_PKG_VERSION")));
         for t in &self.cfg.tags {
             tags.comments.push(t.clone());
+        }
+        if self.segment_len > 0 {
+            tags.comments.push(format!("{}={}", tag::SEGMENT, self.segment));
         }
         let head_bytes = head.to_bytes();
         let tag_bytes = tags.to_bytes()?;
@@ -210,11 +274,16 @@ impl Recorder {
         for k in 0..pages {
             let (page, _) = OggPage::parse(rest)?;
             let len = page.byte_len();
+            let data = rest[..len].to_vec();
+            let (page_hash, chain_hash) = self.chain.push(&data);
             self.pages.push_back(RecordingPage {
-                data: rest[..len].to_vec(),
+                data,
                 granule: page.granule(),
                 sequence: first_sequence.wrapping_add(k),
                 eos: page.flags().contains(PageFlags::EOS),
+                segment: self.segment,
+                page_hash,
+                chain_hash,
             });
             rest = &rest[len..];
         }
@@ -263,6 +332,9 @@ impl Recorder {
     }
 
     fn encode_frame(&mut self) -> Result<(), RecordError> {
+        if self.segment_len > 0 && self.enc_pos >= self.segment_start + self.segment_len {
+            self.rotate()?;
+        }
         let n = self.frame_samples;
         for (ch, leg) in self.legs.iter_mut().enumerate() {
             leg.take(self.enc_pos, n, &mut self.pcm, ch, 2);
@@ -329,7 +401,16 @@ impl Recorder {
         while self.enc_pos < end {
             self.encode_frame()?;
         }
-        let audio48 = end * GRANULE_RATE / u64::from(self.cfg.rate.hz());
+        self.end_stream(end)?;
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Ends the current Ogg stream at timeline position `end` (samples at `cfg.rate`): the
+    /// EOS page's granule is pre-skip + the segment's audio at 48 kHz (RFC 7845 §4.4).
+    fn end_stream(&mut self, end: u64) -> Result<(), RecordError> {
+        let was_finishing = std::mem::replace(&mut self.finishing, true);
+        let audio48 = (end - self.segment_start) * GRANULE_RATE / u64::from(self.cfg.rate.hz());
         let final_granule = audio48 + u64::from(self.pre_skip);
         // Flush the encoder's lookahead with silence until the packets cover the final granule.
         while self.granule < final_granule || self.page_lens.is_empty() {
@@ -337,8 +418,53 @@ impl Recorder {
             self.encode_pcm()?;
         }
         self.flush_page(Some(final_granule))?;
-        self.finished = true;
+        self.segment_ends.push(end);
+        self.finishing = was_finishing;
         Ok(())
+    }
+
+    /// Segment rotation at `enc_pos`: EOS on the current stream, then a new stream with a
+    /// new serial, fresh encoder (pre-skip again) and header pages; the chain continues.
+    fn rotate(&mut self) -> Result<(), RecordError> {
+        self.end_stream(self.enc_pos)?;
+        self.segment += 1;
+        self.segment_start = self.enc_pos;
+        self.encoder = Self::new_encoder(&self.cfg)?;
+        self.pre_skip = self.encoder.pre_skip_48k();
+        self.writer = OggPageWriter::new(self.cfg.serial.wrapping_add(self.segment));
+        self.granule = 0;
+        self.page_media = Duration::ZERO;
+        self.write_headers()
+    }
+
+    /// The hash-chain value after the last page emitted ([`super::hash_chain::CHAIN_GENESIS`]
+    /// before any page).
+    pub fn chain_head(&self) -> Hash32 {
+        self.chain.head()
+    }
+
+    /// The current segment number (0 without rotation).
+    pub fn segment(&self) -> u32 {
+        self.segment
+    }
+
+    /// Timeline span of every segment ended so far: (start, end) in samples at the recording
+    /// rate, segment 0 first. After [`Recorder::finish`] it covers the whole recording.
+    pub fn segment_bounds(&self) -> Vec<(u64, u64)> {
+        let mut start = 0;
+        self.segment_ends
+            .iter()
+            .map(|&e| {
+                let s = (start, e);
+                start = e;
+                s
+            })
+            .collect()
+    }
+
+    /// The recording rate (Hz) the legs are mixed and encoded at.
+    pub fn rate(&self) -> SampleRate {
+        self.cfg.rate
     }
 
     /// The next finished page, in stream order. Poll after every `push`, `handle_timeout` and `finish`.
@@ -360,5 +486,55 @@ impl Recorder {
     /// Whether [`Recorder::finish`] has run.
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::hash_chain::{chain_step, sha256, CHAIN_GENESIS};
+
+    fn cfg() -> RecorderConfig {
+        RecorderConfig::new(SampleRate::HZ_8000, PayloadMap::static_defaults(), PayloadMap::static_defaults())
+    }
+
+    #[test]
+    fn flush_and_segment_limits() {
+        let start = HostTime::from_millis(5);
+        for (flush, ok) in [(10, false), (20, true), (200, true), (1000, true), (1001, false)] {
+            let mut c = cfg();
+            c.flush_interval = Duration::from_millis(flush);
+            assert_eq!(Recorder::new(c, start).is_ok(), ok, "flush {flush} ms");
+        }
+        let mut c = cfg();
+        c.segment = Some(Duration::from_millis(999));
+        assert!(matches!(Recorder::new(c, start), Err(RecordError::Config(_))));
+    }
+
+    #[test]
+    fn pages_carry_their_hash_and_the_chain() {
+        let mut c = cfg();
+        c.flush_interval = Duration::from_millis(200);
+        let mut r = Recorder::new(c, HostTime::ZERO).unwrap();
+        // No packets at all: the arrival clock still advances the recording (silence).
+        for ms in (0..=3000).step_by(20) {
+            r.handle_timeout(HostTime::from_millis(ms)).unwrap();
+        }
+        r.finish(HostTime::from_millis(3000)).unwrap();
+        let pages: Vec<_> = std::iter::from_fn(|| r.poll_page()).collect();
+        let mut prev = CHAIN_GENESIS;
+        for p in &pages {
+            assert_eq!(p.page_hash, sha256(&p.data));
+            assert_eq!(p.chain_hash, chain_step(&prev, &p.page_hash));
+            assert_eq!(p.segment, 0);
+            prev = p.chain_hash;
+        }
+        assert_eq!(r.chain_head(), prev);
+        assert!(pages[0].is_bos() && !pages[1].is_bos());
+        // 2.74 s encoded (3 s minus the 60 + 200 ms lag), in pages of at most 200 ms.
+        let audio: Vec<u64> = pages.iter().skip(2).map(|p| p.granule).collect();
+        assert!(audio.windows(2).all(|w| w[1] - w[0] <= 200 * 48), "{audio:?}");
+        assert_eq!(audio.len(), 14);
+        assert_eq!(*audio.last().unwrap(), u64::from(r.pre_skip()) + 2740 * 48);
     }
 }

@@ -359,7 +359,11 @@ impl LegTimeline {
                 if let Ok(m) = dec.conceal(n, &mut self.scratch) {
                     let m = m.min(n);
                     self.audio.push_decoded(&self.scratch[..m * ch], ch, dec_rate, 0);
-                    self.stats.concealed_samples += self.logical_end() - end;
+                    let concealed = self.logical_end() - end;
+                    self.stats.concealed_samples += concealed;
+                    if concealed > 0 && self.stats.concealed_intervals.len() < super::MAX_LOGGED_INTERVALS {
+                        self.stats.concealed_intervals.push((end, concealed));
+                    }
                 }
             }
         }

@@ -42,3 +42,40 @@ pub fn have_tool(name: &str) -> bool {
     }
     ok
 }
+
+/// The example binary `name` built for this test run, in `target/<profile>/examples/`.
+///
+/// `cargo test` builds examples as programs (and uplifts them to `examples/<name>`); under
+/// `--all-targets` it also builds each example's libtest harness as `<name>-<hash>`. The newest
+/// candidate that answers `--version` with `<name> ` is the program. Under
+/// `JYQQ_REQUIRE_SHARED_DATA=1` a missing program is a failure.
+pub fn example_bin(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?.parent()?.join("examples");
+    let prefix = format!("{name}-");
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n == name || (n.starts_with(&prefix) && !n.contains('.'))
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let want = format!("{name} ");
+    let bin = found.into_iter().map(|(_, p)| p).find(|p| {
+        std::process::Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).starts_with(&want))
+    });
+    if bin.is_none() {
+        if std::env::var("JYQQ_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
+            panic!("{name} example not built in {}", dir.display());
+        }
+        eprintln!("SKIP: {name} example not built in {} (run `cargo test`)", dir.display());
+    }
+    bin
+}
