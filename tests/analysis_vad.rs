@@ -67,18 +67,9 @@ fn b25_zero_and_lsb_noise_never_voiced_tone_found_fast() {
         );
         assert!(sp[0].2 <= tone_end.saturating_add(Duration::from_millis(260)), "{:?}", sp[0]);
         // No voiced frame outside the tone (zeros and ±1 LSB noise are under the floor).
-        let s = a.summary(HostTime::from_secs_for_test(9));
+        let s = a.summary(HostTime::from_millis(9000));
         let voiced = s.legs[0].vad_voiced_frames;
         assert!(voiced <= 200, "{voiced} voiced 10 ms frames for a 2 s tone");
-    }
-}
-
-trait ForTest {
-    fn from_secs_for_test(s: u64) -> HostTime;
-}
-impl ForTest for HostTime {
-    fn from_secs_for_test(s: u64) -> HostTime {
-        HostTime::from_millis(s * 1000)
     }
 }
 

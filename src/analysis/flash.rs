@@ -1,6 +1,8 @@
 //! Hook-flash clicks: a short energy burst (about 20–40 ms) between silences of at least
 //! 100 ms, as an analog phone's flash (or a switch-hook press to bridge a third party)
-//! leaves on a line. Measured on 5 ms sub-blocks of the 8 kHz signal.
+//! leaves on a line. Measured on 5 ms sub-blocks of the 8 kHz signal. The burst must start
+//! near its peak level ([`FlashConfig::max_onset_db`]): a switch-hook click is a step, while
+//! a struck sound (pjsip's `tock8.wav` swells over 30 ms) or a syllable grows.
 
 use super::level::block_dbm0;
 use crate::time::HostTime;
@@ -23,6 +25,9 @@ pub struct FlashConfig {
     pub max_burst: Duration,
     /// Silence needed before and after the burst (default 100 ms).
     pub min_silence: Duration,
+    /// The burst's first 5 ms must be within this many dB of its peak (default 12): a
+    /// switch-hook click starts at full level, while a struck sound or a syllable swells.
+    pub max_onset_db: f32,
 }
 
 impl Default for FlashConfig {
@@ -33,6 +38,7 @@ impl Default for FlashConfig {
             min_burst: Duration::from_millis(10),
             max_burst: Duration::from_millis(60),
             min_silence: Duration::from_millis(100),
+            max_onset_db: 12.0,
         }
     }
 }
@@ -55,10 +61,10 @@ pub struct Flash {
 enum State {
     /// Counting silent sub-blocks.
     Quiet(u32),
-    /// In a burst after enough silence.
-    Burst { start: HostTime, subs: u32, peak: f32 },
+    /// In a burst after enough silence (`first`: level of its first sub-block).
+    Burst { start: HostTime, subs: u32, peak: f32, first: f32 },
     /// After a burst, counting silence.
-    Trailing { start: HostTime, subs: u32, peak: f32, quiet: u32 },
+    Trailing { start: HostTime, subs: u32, peak: f32, first: f32, quiet: u32 },
 }
 
 /// Streaming hook-flash detector on 8 kHz samples.
@@ -113,24 +119,26 @@ impl FlashDetector {
         let max_burst = subs_in(self.cfg.max_burst);
         let (next, out) = match self.state {
             State::Quiet(n) if silent => (State::Quiet(n.saturating_add(1)), None),
-            State::Quiet(n) if n >= need_quiet => (State::Burst { start: self.sub_start, subs: 1, peak: level }, None),
+            State::Quiet(n) if n >= need_quiet => {
+                (State::Burst { start: self.sub_start, subs: 1, peak: level, first: level }, None)
+            }
             State::Quiet(_) => (State::Quiet(0), None),
-            State::Burst { start, subs, peak } if !silent => {
+            State::Burst { start, subs, peak, first } if !silent => {
                 if subs + 1 > max_burst {
                     (State::Quiet(0), None)
                 } else {
-                    (State::Burst { start, subs: subs + 1, peak: peak.max(level) }, None)
+                    (State::Burst { start, subs: subs + 1, peak: peak.max(level), first }, None)
                 }
             }
-            State::Burst { start, subs, peak } => (State::Trailing { start, subs, peak, quiet: 1 }, None),
+            State::Burst { start, subs, peak, first } => (State::Trailing { start, subs, peak, first, quiet: 1 }, None),
             State::Trailing { .. } if !silent => (State::Quiet(0), None),
-            State::Trailing { start, subs, peak, quiet } => {
+            State::Trailing { start, subs, peak, first, quiet } => {
                 if quiet + 1 >= need_quiet {
-                    let f = self.score(start, subs, peak);
+                    let f = if peak - first <= self.cfg.max_onset_db { self.score(start, subs, peak) } else { None };
                     // The trailing silence also counts as the next click's leading silence.
                     (State::Quiet(quiet + 1), f)
                 } else {
-                    (State::Trailing { start, subs, peak, quiet: quiet + 1 }, None)
+                    (State::Trailing { start, subs, peak, first, quiet: quiet + 1 }, None)
                 }
             }
         };
@@ -189,6 +197,22 @@ mod tests {
         assert_eq!(f.burst, Duration::from_millis(30));
         assert!(f.score > 0.9);
         assert!(seen.saturating_since(f.at) <= Duration::from_millis(200));
+    }
+
+    #[test]
+    fn swelling_bursts_are_not_clicks() {
+        // 200 ms quiet, a 30 ms burst rising 6 dB per 5 ms from −40 dBm0-ish, 300 ms quiet.
+        let mut v: Vec<f32> = vec![3.0; 1600];
+        v.extend((0..240).map(|i| {
+            let a = 200.0 * 2f32.powf((i / 40) as f32);
+            if i % 2 == 0 {
+                a
+            } else {
+                -a
+            }
+        }));
+        v.extend(vec![3.0; 2400]);
+        assert!(run(&v).is_empty());
     }
 
     #[test]
