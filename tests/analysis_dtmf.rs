@@ -20,7 +20,12 @@ fn capture_digits(rel: &str) -> Option<Vec<(u32, String)>> {
     for st in find_rtp_streams(&cap) {
         let mut map = PayloadMap::static_defaults();
         for m in rtpmaps_for_stream(&sdp, &st) {
-            let _ = map.insert(PayloadFormat::new(PayloadType(m.pt), &m.encoding, ClockRate::new(m.clock_rate), m.channels));
+            let _ = map.insert(PayloadFormat::new(
+                PayloadType(m.pt),
+                &m.encoding,
+                ClockRate::new(m.clock_rate),
+                m.channels,
+            ));
         }
         // Captures without SDP: PT 101 is the customary telephone-event/8000.
         if map.get(PayloadType(101)).is_none() {
@@ -61,7 +66,9 @@ fn capture_digits(rel: &str) -> Option<Vec<(u32, String)>> {
 
 #[test]
 fn sipp_single_digit_captures() {
-    for (file, want) in [("0", "0"), ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("5", "5"), ("star", "*"), ("pound", "#")] {
+    for (file, want) in
+        [("0", "0"), ("1", "1"), ("2", "2"), ("3", "3"), ("4", "4"), ("5", "5"), ("star", "*"), ("pound", "#")]
+    {
         let Some(got) = capture_digits(&format!("rtp/sipp/dtmf_2833_{file}.pcap")) else { return };
         assert_eq!(got, vec![(0x0e05_384e, want.to_string())], "{file}");
     }
@@ -106,7 +113,11 @@ fn inband_minus_26_dbm0_40_40_all_found_at_8_and_16_khz() {
         assert_eq!(inband_digits(&x, rate), keys, "{rate} Hz");
         // Q.24 acceptance: ±1.5 % is still found.
         for scale in [1.015, 0.985] {
-            assert_eq!(inband_digits(&dtmf_sequence(keys, -26.0, on, on, scale, rate), rate), keys, "{rate} Hz ×{scale}");
+            assert_eq!(
+                inband_digits(&dtmf_sequence(keys, -26.0, on, on, scale, rate), rate),
+                keys,
+                "{rate} Hz ×{scale}"
+            );
         }
         // Q.24 rejection: ±3.5 % never is.
         for scale in [1.035, 0.965] {

@@ -39,7 +39,11 @@ pub fn resample(x: &[i16], from: u32, to: u32) -> Vec<i16> {
                     continue;
                 }
                 let d = t - k as f64;
-                let sinc = if d == 0.0 { 2.0 * cutoff } else { (2.0 * std::f64::consts::PI * cutoff * d).sin() / (std::f64::consts::PI * d) };
+                let sinc = if d == 0.0 {
+                    2.0 * cutoff
+                } else {
+                    (2.0 * std::f64::consts::PI * cutoff * d).sin() / (std::f64::consts::PI * d)
+                };
                 let w = 0.5 + 0.5 * (std::f64::consts::PI * d / (half as f64 + 1.0)).cos();
                 acc += f64::from(x[k as usize]) * sinc * w;
             }
