@@ -236,8 +236,7 @@ mod tests {
 
     #[test]
     fn grace_makes_short_calls_free() {
-        let mut p = BillingPolicy::default();
-        p.grace = Duration::from_secs(3);
+        let mut p = BillingPolicy { grace: Duration::from_secs(3), ..Default::default() };
         let mut m = Meter::new(p, None);
         assert!(m.answer(HostTime::from_millis(1000)));
         assert!(m.end(HostTime::from_millis(3900), EndCause::HangupB));
