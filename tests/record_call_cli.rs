@@ -18,6 +18,9 @@ fn record_call() -> Option<PathBuf> {
             let n = e.file_name().to_string_lossy().into_owned();
             n.starts_with("record_call-") && !n.contains('.')
         })
+        // `cargo test --all-targets` also builds the example as a libtest harness (same name
+        // pattern); only the real program answers `--version`.
+        .filter(|e| Command::new(e.path()).arg("--version").output().is_ok_and(|o| o.status.success()))
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
         .map(|e| e.path());
     if newest.is_none() {
