@@ -6,6 +6,8 @@
 //! Reads a pcap, pcapng or rtpproxy recording, pairs RTP streams into calls by reversed
 //! address/port (A→B with B→A), writes `DIR/call-N.opus` per call (channel 0 = leg A,
 //! channel 1 = leg B; a one-leg call has a silent channel 1) and prints a per-stream summary.
+//! The call analysis goes beside each recording as `DIR/call-N.json` (the CDR summary), and
+//! per leg the talk time, DTMF digits received, alarms and MOS estimate are printed.
 //! With no CAPTURE it records the embedded default call (`examples/data/default_call.pcap`).
 //!
 //! With `--sign-key SECRET_KEY` (an Ed25519 key file from `evidence keygen`) each recording
@@ -209,6 +211,45 @@ fn run(args: Args) -> Result<(), String> {
                 );
             }
         }
+        let a = &call.analysis;
+        for l in &a.legs {
+            let alarms: Vec<String> = l
+                .alarms
+                .iter()
+                .filter(|r| r.raised)
+                .map(|r| format!("{:?}@{:.1}s", r.alarm, r.at_ms as f64 / 1000.0))
+                .collect();
+            let mos = match (l.quality.mos, l.quality.r_factor) {
+                (Some(m), Some(r)) => format!("{m:.2} (R {r:.1}, {})", l.quality.codec.as_deref().unwrap_or("?")),
+                _ => "n/a".to_string(),
+            };
+            println!(
+                "  leg {:?}: talk {:.2} s ({} talkspurts), digits: {}, alarms: {}, MOS {mos}",
+                l.leg,
+                l.talk_ms as f64 / 1000.0,
+                l.talkspurts,
+                if l.digits.is_empty() { "-" } else { &l.digits },
+                if alarms.is_empty() { "none".to_string() } else { alarms.join(" ") },
+            );
+        }
+        if !a.three_way_signals.is_empty() {
+            let sig: Vec<String> = a
+                .three_way_signals
+                .iter()
+                .map(|s| format!("{}@{:.1}s score {:.2}", s.kind, s.at_ms as f64 / 1000.0, s.score))
+                .collect();
+            println!("  three-way signals: {}", sig.join(", "));
+        }
+        let json_path = args.out_dir.join(format!("call-{}.json", call.number));
+        std::fs::write(&json_path, a.to_json()).map_err(|e| format!("{}: {e}", json_path.display()))?;
+        println!(
+            "  double talk {:.2} s, connected {:.1} s, {} unit(s), {} yuan -> {}",
+            a.double_talk_ms as f64 / 1000.0,
+            a.connected_ms as f64 / 1000.0,
+            a.bill.units,
+            a.charge_yuan,
+            json_path.display()
+        );
         if let Some(key) = &key {
             write_evidence(&args.out_dir, &name, &capture, call, key)?;
         }

@@ -18,6 +18,9 @@ pub enum Error {
     /// A capture could not be replayed into recordings.
     #[error("replay: {0}")]
     Replay(#[from] crate::replay::ReplayError),
+    /// The call analysis could not take its input.
+    #[error("analysis: {0}")]
+    Analysis(#[from] crate::analysis::AnalysisError),
     /// A capture file could not be read.
     #[error("capture: {0}")]
     Capture(#[from] crate::capture::CaptureError),

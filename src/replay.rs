@@ -5,8 +5,9 @@
 //! bytes; each datagram is handed to the leg's [`Ingress`] and the [`Recorder`] at its capture
 //! time, exactly as a live host would.
 
+use crate::analysis::{AnalysisConfig, CallAnalyzer, CdrSummary, EndCause};
 use crate::capture::{find_rtp_streams, pair_calls, rtpmaps_for_stream, sdp_payload_maps, Capture, Datagram};
-use crate::codec::{opus_rate_at_least, CodecRegistry};
+use crate::codec::{opus_rate_at_least, CodecOptions, CodecRegistry};
 use crate::leg::Leg;
 use crate::record::{LegStats, RecordError, Recorder, RecorderConfig};
 use crate::rtp::{Ingress, IngressConfig, PayloadFormat, PayloadMap, PayloadType, RtpPacket, Ssrc};
@@ -114,6 +115,9 @@ pub struct CallRecording {
     pub duration: Duration,
     /// Recording rate (Hz) the legs were mixed at.
     pub rate: SampleRate,
+    /// The call analysis (talk time, DTMF, alarms, three-way signals, quality, bill), with the
+    /// capture's first packet as answer and its last as end (cause `end of capture`).
+    pub analysis: CdrSummary,
 }
 
 /// Records every call of `capture` (or the one `opts.call` names).
@@ -232,6 +236,7 @@ pub fn record_legs_with_registry(
     cfg.tags.push(format!("CALL_NUMBER={number}"));
     let mut recorder = Recorder::new(cfg, start)?;
     let mut ingress = [0, 1].map(|li| Ingress::new(IngressConfig::new(payloads[li].clone())));
+    let mut analysis = LegDecoders::new(&payloads, start, registry.clone());
     let mut ogg = Vec::new();
     let mut idx = [0usize, 0usize];
     let mut last = start;
@@ -244,6 +249,7 @@ pub fn record_legs_with_registry(
         last = last.max(t);
         recorder.handle_timeout(t)?;
         if let Ok(p) = ingress[li].receive(t, d.src, &d.payload) {
+            analysis.packet(leg_ids[li], &p, &payloads[li]);
             recorder.push(leg_ids[li], p);
         }
         while let Some(page) = recorder.poll_page() {
@@ -255,6 +261,7 @@ pub fn record_legs_with_registry(
         ogg.extend_from_slice(&page.data);
     }
     let streams = [0, 1].map(|li| stream_reports(&ingress[li], &legs[li], &payloads[li]));
+    let analysis = analysis.finish(last);
     Ok(CallRecording {
         number,
         streams,
@@ -262,7 +269,93 @@ pub fn record_legs_with_registry(
         ogg,
         duration: recorder.duration(),
         rate,
+        analysis,
     })
+}
+
+/// The call analysis of a replay: a [`CallAnalyzer`] fed every accepted packet, and each
+/// leg's audio decoded in packet order (with the replay's registry: fixed-rate codecs at their
+/// rate, Opus at 16 kHz, mono) and placed on the leg's RTP timeline (first packet of each
+/// numbering epoch at its arrival time).
+struct LegDecoders {
+    analyzer: CallAnalyzer,
+    registry: CodecRegistry,
+    decoders: [Option<(u8, Box<dyn crate::codec::Decoder>)>; 2],
+    /// Per leg: (epoch, clock, timestamp, host time) of the timeline's anchor packet.
+    anchors: [Option<(crate::rtp::StreamEpoch, ClockRate, u64, HostTime)>; 2],
+    pcm: Vec<i16>,
+    te_fallback: [bool; 2],
+}
+
+impl LegDecoders {
+    fn new(payloads: &[PayloadMap; 2], start: HostTime, registry: CodecRegistry) -> Self {
+        let mut analyzer = CallAnalyzer::new(AnalysisConfig::default(), start);
+        for (li, leg) in [Leg::A, Leg::B].into_iter().enumerate() {
+            analyzer.set_payloads(leg, &payloads[li]);
+        }
+        analyzer.answer(start);
+        LegDecoders {
+            analyzer,
+            registry,
+            decoders: [None, None],
+            anchors: [None, None],
+            pcm: vec![0; 5760 * 2],
+            te_fallback: [false; 2],
+        }
+    }
+
+    fn packet(&mut self, leg: Leg, p: &crate::rtp::MediaPacket, map: &PayloadMap) {
+        if let Some(t) = self.analyzer.poll_timeout() {
+            if t <= p.arrival {
+                self.analyzer.handle_timeout(t);
+            }
+        }
+        // Captures without SDP: PT 101 with no rtpmap is taken as the customary
+        // telephone-event/8000 once the leg carries it (which also stops in-band DTMF there).
+        if p.payload_type == PayloadType(101) && map.get(p.payload_type).is_none() && !self.te_fallback[leg.index()] {
+            self.te_fallback[leg.index()] = true;
+            let mut m = map.clone();
+            let _ = m.insert(PayloadFormat::new(PayloadType(101), "telephone-event", ClockRate::HZ_8000, 1));
+            self.analyzer.set_payloads(leg, &m);
+        }
+        self.analyzer.handle_packet(leg, p);
+        let li = leg.index();
+        let pt = p.payload_type.0;
+        let Some(fmt) = map.get(p.payload_type) else { return };
+        if self.decoders[li].as_ref().map_or(true, |(d_pt, _)| *d_pt != pt) {
+            let opts = CodecOptions { channels: Some(1), ..CodecOptions::at_rate(SampleRate::HZ_16000) };
+            self.decoders[li] = self.registry.decoder(fmt, &opts).ok().map(|d| (pt, d));
+        }
+        let Some((_, dec)) = self.decoders[li].as_mut() else { return };
+        let Ok(n) = dec.decode(&p.payload, &mut self.pcm) else { return };
+        let clock = fmt.clock_rate;
+        let anchor = match self.anchors[li] {
+            Some(a) if a.0 == p.epoch && a.1 == clock && p.timestamp.0 >= a.2 => a,
+            _ => {
+                let a = (p.epoch, clock, p.timestamp.0, p.arrival);
+                self.anchors[li] = Some(a);
+                a
+            }
+        };
+        let at = anchor.3.saturating_add(clock.duration_of(p.timestamp.0 - anchor.2));
+        let rate = dec.sample_rate();
+        let channels = usize::from(dec.channels().max(1));
+        let n = n.min(self.pcm.len() / channels);
+        if channels > 1 {
+            // Down-mix to the mono the analyzer takes (the mean of i16 values fits in i16).
+            for i in 0..n {
+                let sum: i32 = self.pcm[i * channels..(i + 1) * channels].iter().map(|&s| i32::from(s)).sum();
+                self.pcm[i] = (sum / channels as i32) as i16;
+            }
+        }
+        let _ = self.analyzer.handle_pcm(leg, at, &self.pcm[..n], rate);
+    }
+
+    fn finish(mut self, last: HostTime) -> CdrSummary {
+        self.analyzer.handle_timeout(last);
+        self.analyzer.end(last, EndCause::Other("end of capture".to_string()));
+        self.analyzer.summary(last)
+    }
 }
 
 fn stream_reports(ingress: &Ingress, datagrams: &[&Datagram], payloads: &PayloadMap) -> Vec<StreamReport> {

@@ -68,6 +68,8 @@ pub struct SessionConfig {
     pub media_timeout: Duration,
     /// Recording page flush interval (crash-loss bound).
     pub flush_interval: Duration,
+    /// Call analysis settings (VAD, DTMF, billing, alarms, three-way signals).
+    pub analysis: crate::analysis::AnalysisConfig,
 }
 
 impl SessionConfig {
@@ -85,6 +87,7 @@ impl SessionConfig {
             warnings: Vec::new(),
             media_timeout: Duration::from_secs(30),
             flush_interval: Duration::from_secs(1),
+            analysis: crate::analysis::AnalysisConfig::default(),
         }
     }
 }

@@ -41,6 +41,7 @@ pub use config::{LegConfig, SessionConfig, Warning};
 pub use output::{EndCause, EventKind, Output, SessionEvent};
 pub use policy::Policy;
 
+use crate::analysis::{CallAnalyzer, CdrSummary};
 use crate::audio::SampleRate;
 use crate::leg::Leg;
 use crate::mix::{
@@ -84,7 +85,7 @@ pub enum SessionError {
     Record(#[from] RecordError),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Running,
     /// Playing a final prompt before ending with this cause.
@@ -100,6 +101,7 @@ pub struct CallSession {
     legs: [LegState; 2],
     router: Router,
     recorder: Option<Recorder>,
+    analyzer: CallAnalyzer,
     warnings: Schedule<usize>,
     answered: Option<HostTime>,
     created: HostTime,
@@ -136,6 +138,11 @@ impl CallSession {
         } else {
             None
         };
+        let mut analyzer = CallAnalyzer::new(cfg.analysis.clone(), now);
+        analyzer.set_payloads(Leg::A, &cfg.legs[0].payloads);
+        analyzer.set_payloads(Leg::B, &cfg.legs[1].payloads);
+        // Three-way-call signals inspect the content: off for privileged (no-record) calls.
+        analyzer.set_three_way(policy.record);
         let mut warnings = Schedule::new();
         if let Some(limit) = cfg.time_limit {
             for (i, w) in cfg.warnings.iter().enumerate() {
@@ -148,6 +155,7 @@ impl CallSession {
             legs,
             router,
             recorder,
+            analyzer,
             warnings,
             answered: None,
             created: now,
@@ -181,7 +189,9 @@ impl CallSession {
         if self.answered.is_none() && self.state == State::Running {
             self.answered = Some(now);
             self.warnings.start(now);
+            self.analyzer.answer(now);
             self.event(now, EventKind::Answered);
+            self.drain_analysis();
         }
     }
 
@@ -210,6 +220,7 @@ impl CallSession {
         let Ok(packet) = st.ingress.receive(now, from, datagram) else { return Ok(()) };
         st.last_packet = Some(now);
         st.timeout_reported = false;
+        self.analyzer.handle_packet(leg, &packet);
         if let Some(rec) = self.recorder.as_mut() {
             rec.push(leg, packet.clone());
         }
@@ -361,6 +372,12 @@ impl CallSession {
         self.legs[leg.index()].jitter_stats()
     }
 
+    /// The call's CDR-ready summary at `now`: talk time, digits, alarms, three-way signals,
+    /// quality per leg and the bill (see [`CdrSummary`]).
+    pub fn summary(&self, now: HostTime) -> CdrSummary {
+        self.analyzer.summary(now)
+    }
+
     /// Outbound packets sent to `leg` so far.
     pub fn packets_sent(&self, leg: Leg) -> u64 {
         self.legs[leg.index()].sender.sent()
@@ -395,7 +412,7 @@ impl CallSession {
     fn skip_tick(&mut self) {
         let at = self.next_tick;
         if self.limit_at().is_some_and(|l| at >= l) {
-            let _ = self.end(at, EndCause::Limit);
+            let _ = self.end(at, EndCause::TimeLimit);
             return;
         }
         for leg in &mut self.legs {
@@ -408,7 +425,7 @@ impl CallSession {
     fn tick(&mut self) -> Result<(), SessionError> {
         let at = self.next_tick;
         if self.limit_at().is_some_and(|l| at >= l) {
-            return self.end(at, EndCause::Limit);
+            return self.end(at, EndCause::TimeLimit);
         }
         // Warnings that fall in this frame start in it.
         while let Some(due) = self.warnings.poll_due(at, self.cfg.ptime) {
@@ -427,6 +444,12 @@ impl CallSession {
                 self.event(at, EventKind::MediaTimeout { leg: if i == 0 { Leg::A } else { Leg::B } });
             }
         }
+        for (i, leg) in [Leg::A, Leg::B].into_iter().enumerate() {
+            // The analyzer hears each party as played out (after concealment).
+            let _ = self.analyzer.handle_pcm(leg, at, &self.legs[i].played, self.rate);
+        }
+        self.analyzer.handle_timeout(at);
+        self.drain_analysis();
         let [a, b] = &self.legs;
         self.router.process(at, &a.played, &b.played)?;
         for leg in [Leg::A, Leg::B] {
@@ -460,7 +483,7 @@ impl CallSession {
                 RouterEvent::TapLeft { tap, kind, reason, at } => (at, EventKind::TapLeft { tap, kind, reason }),
                 RouterEvent::PlaybackStarted { playback, at, .. } => (at, EventKind::PlaybackStarted { playback }),
                 RouterEvent::PlaybackEnded { playback, at, .. } => {
-                    if let State::Ending(cause, id) = self.state {
+                    if let State::Ending(cause, id) = self.state.clone() {
                         if id == playback {
                             self.event(at, EventKind::PlaybackEnded { playback });
                             let _ = self.end(at, cause);
@@ -472,6 +495,13 @@ impl CallSession {
                 _ => continue,
             };
             self.event(at, kind);
+        }
+    }
+
+    fn drain_analysis(&mut self) {
+        while let Some(ev) = self.analyzer.poll_event() {
+            let at = ev.at;
+            self.event(at, EventKind::Analysis(ev));
         }
     }
 
@@ -488,9 +518,11 @@ impl CallSession {
             return Ok(());
         }
         self.state = State::Ended;
-        if cause == EndCause::Limit {
+        if cause == EndCause::TimeLimit {
             self.event(at, EventKind::LimitReached);
         }
+        self.analyzer.end(at, cause.clone());
+        self.drain_analysis();
         if let Some(rec) = self.recorder.as_mut() {
             rec.finish(at)?;
         }

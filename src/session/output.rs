@@ -39,19 +39,7 @@ pub enum Output {
     Timeout(HostTime),
 }
 
-/// Why a call ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum EndCause {
-    /// The host hung up normally.
-    Normal,
-    /// The talk-time limit was reached.
-    Limit,
-    /// Staff cut the call (强拆).
-    Forced,
-    /// No media arrived for the media timeout.
-    MediaTimeout,
-}
+pub use crate::analysis::EndCause;
 
 /// A timestamped event for the host's call records and audit log.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +111,8 @@ pub enum EventKind {
         /// The silent leg.
         leg: Leg,
     },
+    /// Call analysis: talkspurts, DTMF digits, alarms, three-way-call signals, billing.
+    Analysis(crate::analysis::AnalysisEvent),
     /// The call ended; nothing more is forwarded or recorded.
     Ended {
         /// Why.

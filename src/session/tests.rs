@@ -113,7 +113,7 @@ fn run(s: &mut CallSession, secs: u32, mut hook: impl FnMut(&mut CallSession, u3
 fn legs_hear_each_other_and_recording_spans_the_call() {
     let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
     let mut c = run(&mut s, 4, |_, _, _| {});
-    s.disconnect(ms(4000), EndCause::Normal, None).unwrap();
+    s.disconnect(ms(4000), EndCause::HangupA, None).unwrap();
     drain(&mut s, ms(4000), &mut c);
     // Leg B hears leg A's 500 Hz; leg A hears leg B's 1 kHz (after the playout delay).
     let tail_b = &c.out_b[8000..];
@@ -135,7 +135,7 @@ fn legs_hear_each_other_and_recording_spans_the_call() {
     assert!(info.eos_on_last_page);
     let d = info.duration().as_secs_f64();
     assert!((d - 3.985).abs() < 0.021, "recording {d} s");
-    assert!(matches!(c.events.last().unwrap().kind, EventKind::Ended { cause: EndCause::Normal }));
+    assert!(matches!(c.events.last().unwrap().kind, EventKind::Ended { cause: EndCause::HangupA }));
     assert!(s.poll_output(ms(5000)).is_none());
 }
 
@@ -238,7 +238,7 @@ fn warnings_and_hard_limit_on_the_session_clock() {
     assert_eq!(limit.at, ms(3000));
     assert!(c.transmits.iter().all(|t| t.2 <= ms(3000)), "no media after the limit");
     assert_eq!(c.transmits.len(), 2 * 150, "exactly 3 s of packets to each leg");
-    assert!(matches!(c.events.last().unwrap().kind, EventKind::Ended { cause: EndCause::Limit }));
+    assert!(matches!(c.events.last().unwrap().kind, EventKind::Ended { cause: EndCause::TimeLimit }));
     // The warning tone is heard by both legs at 1.0 s.
     let w = &c.out_b[50 * 160..60 * 160];
     assert!(tone_rms(w, 440.0, 8000.0) > 1000.0);
@@ -320,11 +320,11 @@ fn forced_disconnect_plays_final_prompt_then_ends() {
                 SampleRate::HZ_8000,
             )
             .unwrap();
-            s.disconnect(now, EndCause::Forced, Some(Source::Tone(tone))).unwrap();
+            s.disconnect(now, EndCause::StaffCut, Some(Source::Tone(tone))).unwrap();
         }
     });
     let end = c.events.iter().find(|e| matches!(e.kind, EventKind::Ended { .. })).unwrap();
-    assert_eq!(end.kind, EventKind::Ended { cause: EndCause::Forced });
+    assert_eq!(end.kind, EventKind::Ended { cause: EndCause::StaffCut });
     let end_ms = end.at.as_nanos() / 1_000_000;
     assert!((1400..=1460).contains(&end_ms), "ended at {end_ms} ms");
     // During the prompt both parties hear only the prompt.
@@ -364,4 +364,48 @@ fn outbound_stays_continuous_across_an_upstream_ssrc_change() {
     assert_eq!(s.ingress(Leg::B).counters().ssrc_changes, 1);
     // The audio continues after the switch.
     assert!(tone_rms(&c.out_a[60 * 160..], 1000.0, 8000.0) > 4000.0);
+}
+
+#[test]
+fn analysis_events_and_summary_come_from_the_session() {
+    // Leg B presses '1' with RFC 4733 (case B18: 12 packets, three repeated end packets), in
+    // its audio stream's sequence space and timeline (the audio packet of each slot then
+    // arrives as a duplicate and is dropped, as a sender suppressing audio would).
+    let mut cfg = config(Policy::RECORD);
+    let te = PayloadFormat::new(PayloadType(101), "telephone-event", ClockRate::HZ_8000, 1);
+    cfg.legs[1].payloads.insert(te).unwrap();
+    let mut s = CallSession::new(cfg, ms(0)).unwrap();
+    let b: SocketAddr = B_ADDR.parse().unwrap();
+    let c = run(&mut s, 3, |s, k, now| {
+        if (60..72).contains(&k) {
+            let i = k - 60;
+            let end = i >= 9;
+            let duration: u16 = if end { 1600 } else { 160 * (i as u16 + 1) };
+            let payload = [1u8, if end { 0x80 | 10 } else { 10 }, (duration >> 8) as u8, duration as u8];
+            let mut out = Vec::new();
+            RtpHeader::new(PayloadType(101), 200 + k as u16, 9000 + 160 * 60, Ssrc(0x2222))
+                .with_marker(i == 0)
+                .write(&payload, &mut out)
+                .unwrap();
+            s.handle_rtp(now, Leg::B, b, &out).unwrap();
+        }
+    });
+    let digits: Vec<String> = c
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Analysis(a) => match &a.kind {
+                crate::analysis::EventKind::Digit { digit, duration, .. } => {
+                    assert_eq!((*duration, a.leg), (Duration::from_millis(200), Some(Leg::B)));
+                    Some(digit.to_string())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits, vec!["1".to_string()]);
+    let sum = s.summary(ms(3000));
+    assert_eq!(sum.legs[1].digits, "1");
+    assert!(sum.legs[0].talk_ms > 2500, "leg A talks all along: {}", sum.legs[0].talk_ms);
 }
