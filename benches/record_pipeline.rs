@@ -2,6 +2,7 @@
 //!
 //! - `engine`: two G.711 legs of the embedded default call (18 s) → ingress → timeline
 //!   (reorder window, decode, gap fill) → stereo Opus at 8 kHz → Ogg pages.
+//! - `engine_with_analysis`: the same plus the call analysis bank (VAD, DTMF, metering…).
 //! - `bare_opus`: libopus encoding the same stereo PCM (already decoded) at the same settings.
 //!
 //! Both report the time for the whole call; µs per call-second = time / call seconds.
@@ -18,7 +19,12 @@ const DEFAULT_CALL: &[u8] = include_bytes!("../examples/data/default_call.pcap")
 
 fn pipeline(c: &mut Criterion) {
     let capture = read_capture(DEFAULT_CALL).expect("embedded capture");
-    let opts = ReplayOptions::default();
+    let opts = {
+        let mut o = ReplayOptions::default();
+        o.skip_analysis = true;
+        o
+    };
+    let with_analysis = ReplayOptions::default();
     let calls = record_capture(&capture, &opts).expect("record");
     let call = &calls[0];
     let secs = call.duration.as_secs_f64();
@@ -44,6 +50,12 @@ fn pipeline(c: &mut Criterion) {
     g.bench_function("engine", |b| {
         b.iter(|| {
             let calls = record_capture(black_box(&capture), &opts).expect("record");
+            black_box(calls[0].ogg.len())
+        })
+    });
+    g.bench_function("engine_with_analysis", |b| {
+        b.iter(|| {
+            let calls = record_capture(black_box(&capture), &with_analysis).expect("record");
             black_box(calls[0].ogg.len())
         })
     });

@@ -211,7 +211,7 @@ fn run(args: Args) -> Result<(), String> {
                 );
             }
         }
-        let a = &call.analysis;
+        let Some(a) = &call.analysis else { continue };
         for l in &a.legs {
             let alarms: Vec<String> = l
                 .alarms

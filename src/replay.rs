@@ -61,6 +61,8 @@ pub struct ReplayOptions {
     /// Codecs to decode with; `None`: [`CodecRegistry::with_builtin`] (plus G.729 with the
     /// `g729` feature).
     pub registry: Option<CodecRegistry>,
+    /// Record only: skip the call analysis (VAD, DTMF, metering…); `analysis` is then `None`.
+    pub skip_analysis: bool,
 }
 
 /// The registry a replay uses when none is given: the built-ins, plus G.729 (libbcg729)
@@ -115,9 +117,10 @@ pub struct CallRecording {
     pub duration: Duration,
     /// Recording rate (Hz) the legs were mixed at.
     pub rate: SampleRate,
-    /// The call analysis (talk time, DTMF, alarms, three-way signals, quality, bill), with the
+    /// The call analysis (talk time, DTMF, alarms, three-way signals, quality, bill) — `None`
+    /// when the replay skipped it — with the
     /// capture's first packet as answer and its last as end (cause `end of capture`).
-    pub analysis: CdrSummary,
+    pub analysis: Option<CdrSummary>,
 }
 
 /// Records every call of `capture` (or the one `opts.call` names).
@@ -156,7 +159,7 @@ pub fn record_capture(capture: &Capture, opts: &ReplayOptions) -> Result<Vec<Cal
                 }
             }
         }
-        out.push(record_legs_with_registry(number, inputs, maps, &registry)?);
+        out.push(record_legs_inner(number, inputs, maps, &registry, !opts.skip_analysis)?);
     }
     Ok(out)
 }
@@ -213,6 +216,16 @@ pub fn record_legs_with_registry(
     payloads: [PayloadMap; 2],
     registry: &CodecRegistry,
 ) -> Result<CallRecording, ReplayError> {
+    record_legs_inner(number, legs, payloads, registry, true)
+}
+
+fn record_legs_inner(
+    number: usize,
+    legs: [Vec<&Datagram>; 2],
+    payloads: [PayloadMap; 2],
+    registry: &CodecRegistry,
+    analyze: bool,
+) -> Result<CallRecording, ReplayError> {
     let leg_ids = [Leg::A, Leg::B];
     // Which codecs are in use decides the recording rate; a named codec we lack is an error.
     let mut rate = SampleRate::HZ_8000;
@@ -236,7 +249,7 @@ pub fn record_legs_with_registry(
     cfg.tags.push(format!("CALL_NUMBER={number}"));
     let mut recorder = Recorder::new(cfg, start)?;
     let mut ingress = [0, 1].map(|li| Ingress::new(IngressConfig::new(payloads[li].clone())));
-    let mut analysis = LegDecoders::new(&payloads, start, registry.clone());
+    let mut analysis = analyze.then(|| LegDecoders::new(&payloads, start, registry.clone()));
     let mut ogg = Vec::new();
     let mut idx = [0usize, 0usize];
     let mut last = start;
@@ -249,7 +262,9 @@ pub fn record_legs_with_registry(
         last = last.max(t);
         recorder.handle_timeout(t)?;
         if let Ok(p) = ingress[li].receive(t, d.src, &d.payload) {
-            analysis.packet(leg_ids[li], &p, &payloads[li]);
+            if let Some(a) = analysis.as_mut() {
+                a.packet(leg_ids[li], &p, &payloads[li]);
+            }
             recorder.push(leg_ids[li], p);
         }
         while let Some(page) = recorder.poll_page() {
@@ -261,7 +276,7 @@ pub fn record_legs_with_registry(
         ogg.extend_from_slice(&page.data);
     }
     let streams = [0, 1].map(|li| stream_reports(&ingress[li], &legs[li], &payloads[li]));
-    let analysis = analysis.finish(last);
+    let analysis = analysis.map(|a| a.finish(last));
     Ok(CallRecording {
         number,
         streams,

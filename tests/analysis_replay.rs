@@ -13,7 +13,7 @@ const DEFAULT_CALL: &[u8] = include_bytes!("../examples/data/default_call.pcap")
 fn default_call_has_talk_time_and_mos_on_both_legs() {
     let cap = read_capture(DEFAULT_CALL).expect("embedded capture");
     let calls = record_capture(&cap, &ReplayOptions::default()).expect("records");
-    let a = &calls[0].analysis;
+    let a = calls[0].analysis.as_ref().unwrap();
     assert_eq!(a.legs.len(), 2);
     for l in &a.legs {
         assert!(l.talk_ms > 3000 && l.talk_ms < 18_800, "{:?} talk {}", l.leg, l.talk_ms);
@@ -37,9 +37,9 @@ fn sip_dtmf2_digits_in_the_summary() {
     let cap = read_capture(&bytes).expect("capture");
     let calls = record_capture(&cap, &ReplayOptions::default()).expect("records");
     assert_eq!(calls.len(), 1);
-    let digits: Vec<&str> = calls[0].analysis.legs.iter().map(|l| l.digits.as_str()).collect();
+    let digits: Vec<&str> = calls[0].analysis.as_ref().unwrap().legs.iter().map(|l| l.digits.as_str()).collect();
     assert!(digits.contains(&"6789123") && digits.contains(&""), "{digits:?}");
-    let leg = calls[0].analysis.legs.iter().find(|l| l.digits == "6789123").expect("leg with digits");
+    let leg = calls[0].analysis.as_ref().unwrap().legs.iter().find(|l| l.digits == "6789123").expect("leg with digits");
     assert!(leg.digit_events.iter().all(|d| d.duration_ms > 0 && d.duration_ms < 1000));
     assert!(leg.talk_ms > 1000);
 }
@@ -49,8 +49,11 @@ fn rtpproxy_catch_dtmf_without_sdp() {
     let Some(bytes) = common::shared_file("rtp/rtpproxy/catch_dtmf/dtmf.pcap") else { return };
     let cap = read_capture(&bytes).expect("capture");
     let calls = record_capture(&cap, &ReplayOptions::default()).expect("records");
-    let mut digits: Vec<String> =
-        calls.iter().flat_map(|c| c.analysis.legs.iter().map(|l| l.digits.clone())).filter(|d| !d.is_empty()).collect();
+    let mut digits: Vec<String> = calls
+        .iter()
+        .flat_map(|c| c.analysis.as_ref().unwrap().legs.iter().map(|l| l.digits.clone()))
+        .filter(|d| !d.is_empty())
+        .collect();
     digits.sort();
     assert_eq!(digits, ["123456789*0#5", "54321#"]);
 }

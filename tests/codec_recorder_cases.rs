@@ -6,7 +6,7 @@
 use jyqq_media::capture::Datagram;
 use jyqq_media::codec::{
     mono_descriptor, ulaw_encode, CodecDescriptor, CodecError, CodecFactory, CodecOptions, CodecRegistry, CpuCost,
-    Decoder, Encoder, G711Law, OpusDecoder, OpusEncoder, OpusEncoderConfig,
+    Decoder, Encoder, G711Law, OpusEncoder, OpusEncoderConfig,
 };
 use jyqq_media::record::read_ogg_opus;
 use jyqq_media::replay::{record_legs, record_legs_with_registry, CallRecording};
@@ -42,16 +42,8 @@ fn tone(rate: u32, hz: f64, amp: f64, start: usize, n: usize) -> Vec<i16> {
 fn decode(call: &CallRecording) -> [Vec<f64>; 2] {
     let info = read_ogg_opus(&call.ogg).expect("recording reads");
     assert!(info.eos_on_last_page);
-    let mut dec = OpusDecoder::new(SampleRate::HZ_48000, 2).expect("decoder");
-    let mut pcm = Vec::new();
-    let mut buf = vec![0i16; 5760 * 2];
-    for p in info.packet_iter(&call.ogg) {
-        let n = dec.decode(&p, &mut buf).expect("decodes");
-        pcm.extend_from_slice(&buf[..n * 2]);
-    }
-    let skip = usize::from(info.head.pre_skip);
-    let total = usize::try_from(info.decoded_samples()).expect("fits");
-    [0, 1].map(|ch| pcm.iter().skip(ch).step_by(2).skip(skip).take(total).map(|&s| f64::from(s)).collect())
+    let d = jyqq_media::record::decode_ogg_opus(&call.ogg).expect("decodes");
+    [0, 1].map(|ch| d.channel(ch).into_iter().map(f64::from).collect())
 }
 
 /// Frequency of a tone by interpolated positive-going zero crossings.

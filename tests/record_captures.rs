@@ -161,7 +161,8 @@ fn wireshark_g711_two_one_way_calls_other_channel_silent() {
     for call in &calls {
         if let Some((_, rms)) = ffmpeg_decode(&call.ogg) {
             assert!(rms[0] > 300.0, "leg A carries the prompt (rms {})", rms[0]);
-            assert!(rms[1] < 30.0, "the absent leg B is silent (rms {})", rms[1]);
+            // Each party is its own mono Opus stream: nothing of leg A leaks into channel 1.
+            assert!(rms[1] < 1.0, "the absent leg B is silent (rms {})", rms[1]);
         }
     }
 }

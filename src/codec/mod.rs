@@ -19,6 +19,7 @@ mod g722;
 mod g729;
 mod l16;
 mod opus;
+mod opus_ms;
 mod opus_params;
 mod pitch_plc;
 mod registry;
@@ -36,6 +37,7 @@ pub use self::g722::{G722BandDecoder, G722BandEncoder, G722Decoder, G722Encoder,
 pub use self::g729::{G729Decoder, G729Encoder, G729Factory};
 pub use self::l16::{L16Decoder, L16Encoder};
 pub use self::opus::{has_inband_fec, is_opus_dtx, OpusApplication, OpusDecoder, OpusEncoder, OpusEncoderConfig};
+pub use self::opus_ms::{OpusMultistreamConfig, OpusMultistreamEncoder};
 pub use self::opus_params::{fmtp_ptime, fmtp_value, opus_rate_at_least, OpusParams, OPUS_RATES};
 pub use self::registry::{CodecDescriptor, CodecFactory, CodecOptions, CodecRegistry, CpuCost, FactoryClone};
 pub use self::resample::{ResampleError, Resampler};

@@ -20,11 +20,11 @@ const MAX_ENCODED: usize = 4000;
 /// Frame durations an encoder accepts (RFC 6716 §2.1.4), in µs.
 const FRAME_DURATIONS_US: [u64; 6] = [2_500, 5_000, 10_000, 20_000, 40_000, 60_000];
 
-fn opus_err(e: opus::Error) -> CodecError {
+pub(super) fn opus_err(e: opus::Error) -> CodecError {
     CodecError::Opus(e.to_string())
 }
 
-fn supported_rate(rate: SampleRate) -> Result<u32, CodecError> {
+pub(super) fn supported_rate(rate: SampleRate) -> Result<u32, CodecError> {
     match rate.hz() {
         hz @ (8000 | 12_000 | 16_000 | 24_000 | 48_000) => Ok(hz),
         hz => Err(CodecError::Unsupported(format!("Opus sampling rate {hz} Hz (8, 12, 16, 24 or 48 kHz)"))),

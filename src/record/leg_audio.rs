@@ -53,6 +53,19 @@ impl LegAudio {
         self.out_start + self.out.len() as u64
     }
 
+    /// Removes up to `n` queued samples ending at absolute position `end` (those not yet
+    /// taken), shifting everything after them earlier; returns how many were removed.
+    pub(crate) fn remove_before(&mut self, end: u64, n: u64) -> u64 {
+        let end = end.min(self.written_end());
+        let start = end.saturating_sub(n).max(self.out_start);
+        if start >= end {
+            return 0;
+        }
+        let (a, b) = ((start - self.out_start) as usize, (end - self.out_start) as usize);
+        self.out.drain(a..b);
+        end - start
+    }
+
     /// Where the next contiguous audio goes: the written end plus what the active resampler owes.
     pub(crate) fn logical_end(&self) -> u64 {
         self.written_end() + self.active.map_or(0, |i| self.resamplers[i].pending_frames() as u64)

@@ -8,6 +8,7 @@
 //! or crash-truncated file; [`repair`] closes a truncated one with an EOS page.
 
 mod comfort;
+mod decode;
 pub mod dual_sink;
 pub mod file_sink;
 pub mod hash_chain;
@@ -27,9 +28,11 @@ pub mod rotation;
 pub mod sidecar_pcap;
 pub mod sink;
 mod timeline;
+mod track;
 pub mod tsa;
 pub mod verify;
 
+pub use decode::{decode_ogg_opus, DecodedRecording};
 pub use ogg::{
     crc32, crc32_update, lacing_segments, page_crc, patch_page, push_page, OggPageWriter, PageFlags, CAPTURE_PATTERN,
     GRANULE_NONE, MAX_PAGE_LEN, MAX_PAGE_SEGMENTS, PAGE_HEADER_LEN,
@@ -165,6 +168,9 @@ pub struct LegStats {
     pub epoch_changes: u64,
     /// Re-anchors on a timestamp jump that disagreed with arrival time.
     pub timestamp_jumps: u64,
+    /// Times the epoch's anchor moved earlier because a later packet arrived faster than the
+    /// anchoring one (lead-in silence removed; see the timeline docs).
+    pub anchor_refinements: u64,
     /// Re-anchors on a change of RTP clock rate within one stream.
     pub clock_changes: u64,
     /// Lost frames recovered from the next packet's in-band FEC (Opus LBRR, RFC 6716 §2.1.7)

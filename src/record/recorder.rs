@@ -17,9 +17,10 @@ use super::ogg::{OggPageWriter, PageFlags};
 use super::ogg_page::OggPage;
 use super::opus_head::{OpusHead, OpusTags};
 use super::timeline::{LegTimeline, TimelineParams};
+use super::track::PcmTrack;
 use super::{LegStats, RecordError};
 use crate::audio::SampleRate;
-use crate::codec::{CodecRegistry, OpusApplication, OpusEncoder, OpusEncoderConfig};
+use crate::codec::{CodecRegistry, OpusApplication, OpusMultistreamConfig, OpusMultistreamEncoder};
 use crate::leg::Leg;
 use crate::rtp::{MediaPacket, PayloadMap};
 use crate::time::HostTime;
@@ -55,8 +56,13 @@ pub struct RecorderConfig {
     /// Longest media time between page flushes: the crash-loss bound. 20 ms ..= 1 s
     /// ([`Recorder::new`] rejects other values); 200 ms ..= 1 s recommended.
     pub flush_interval: Duration,
-    /// Opus bitrate in bit/s for the stereo stream.
+    /// Opus bitrate in bit/s of each channel. Every channel is its own mono Opus stream
+    /// (channel mapping family 1, no coupled streams), so the parties never leak into each
+    /// other's channel as they would in joint-stereo coding.
     pub bitrate_bps: u32,
+    /// A third channel for guard and prompt audio (whisper, barge, warnings), fed with
+    /// [`Recorder::push_guard_pcm`]; channels 0 and 1 stay the parties as received.
+    pub guard_track: bool,
     /// Opus encoder complexity 0..=10.
     pub complexity: u8,
     /// Ogg logical stream serial number (RFC 3533 §6), chosen by the host.
@@ -75,9 +81,10 @@ pub struct RecorderConfig {
 impl RecorderConfig {
     /// Defaults for a recording at `rate` with the given legs' payload maps: 60 ms reorder
     /// window, 200 ms jitter margin, 60 ms concealment, 2 s timestamp deviation, 1 s flush,
-    /// 24 kbit/s (8 kHz) or 64 kbit/s (wider) stereo, complexity 5. (At 32 kbit/s, libopus'
-    /// wideband stereo coding leaks each leg into the other channel only ~9 dB down and
-    /// loses 3 dB of a tone: the legs are independent signals, not a stereo image.)
+    /// 16 kbit/s (8 kHz) or 32 kbit/s (wider) per channel in independent mono streams (joint
+    /// stereo would leak each leg into the other channel: only ~9 dB apart at 32 kbit/s
+    /// wideband — the legs are independent signals, not a stereo image), complexity 5,
+    /// no guard track.
     pub fn new(rate: SampleRate, leg_a: PayloadMap, leg_b: PayloadMap) -> Self {
         RecorderConfig {
             rate,
@@ -87,7 +94,8 @@ impl RecorderConfig {
             conceal_max: Duration::from_millis(60),
             max_timestamp_deviation: Duration::from_secs(2),
             flush_interval: Duration::from_secs(1),
-            bitrate_bps: if rate.hz() <= 8000 { 24_000 } else { 64_000 },
+            bitrate_bps: if rate.hz() <= 8000 { 16_000 } else { 32_000 },
+            guard_track: false,
             complexity: 5,
             serial: 0x4a59_5151,
             tags: Vec::new(),
@@ -143,7 +151,9 @@ pub struct Recorder {
     cfg: RecorderConfig,
     start: HostTime,
     legs: [LegTimeline; 2],
-    encoder: OpusEncoder,
+    encoder: OpusMultistreamEncoder,
+    channels: usize,
+    guard: Option<PcmTrack>,
     writer: OggPageWriter,
     pre_skip: u16,
     frame_samples: usize,
@@ -192,6 +202,7 @@ impl Recorder {
         }
         let frame = Duration::from_millis(20);
         let encoder = Self::new_encoder(&cfg)?;
+        let channels = if cfg.guard_track { 3 } else { 2 };
         let pre_skip = encoder.pre_skip_48k();
         let frame_samples = rate.samples_in(frame);
         let params = TimelineParams {
@@ -217,7 +228,9 @@ impl Recorder {
             page_data: Vec::with_capacity(8192),
             page_lens: Vec::with_capacity(64),
             page_media: Duration::ZERO,
-            pcm: vec![0; frame_samples * 2],
+            pcm: vec![0; frame_samples * channels],
+            channels,
+            guard: cfg.guard_track.then(|| PcmTrack::new(rate, start)),
             packet: vec![0; 1500],
             pages: VecDeque::new(),
             finishing: false,
@@ -234,19 +247,19 @@ impl Recorder {
         Ok(rec)
     }
 
-    fn new_encoder(cfg: &RecorderConfig) -> Result<OpusEncoder, RecordError> {
-        let enc_cfg = OpusEncoderConfig {
-            application: OpusApplication::Voip,
-            bitrate_bps: Some(cfg.bitrate_bps),
-            complexity: cfg.complexity,
-            frame: Duration::from_millis(20),
-            ..OpusEncoderConfig::new(cfg.rate, 2)
-        };
-        OpusEncoder::new(enc_cfg).map_err(RecordError::Codec)
+    fn new_encoder(cfg: &RecorderConfig) -> Result<OpusMultistreamEncoder, RecordError> {
+        let mut enc_cfg = OpusMultistreamConfig::new(cfg.rate, if cfg.guard_track { 3 } else { 2 });
+        enc_cfg.application = OpusApplication::Voip;
+        enc_cfg.bitrate_per_stream = cfg.bitrate_bps;
+        enc_cfg.complexity = cfg.complexity;
+        OpusMultistreamEncoder::new(enc_cfg).map_err(RecordError::Codec)
     }
 
     fn write_headers(&mut self) -> Result<(), RecordError> {
-        let head = OpusHead::new(2, self.pre_skip, self.cfg.rate.hz())?;
+        // Mapping family 1 (RFC 7845 §5.1.1.2): one uncoupled mono stream per channel.
+        let mapping = self.encoder.mapping();
+        let streams = mapping.len() as u8;
+        let head = OpusHead::with_mapping(1, self.pre_skip, self.cfg.rate.hz(), streams, 0, &mapping)?;
         let mut tags = OpusTags::new(concat!("jyqq-media ", env!("CARGO_PKG_VERSION")));
         for t in &self.cfg.tags {
             tags.comments.push(t.clone());
@@ -308,6 +321,17 @@ impl Recorder {
         u64::try_from(ns * u128::from(self.cfg.rate.hz()) / 1_000_000_000).unwrap_or(u64::MAX)
     }
 
+    /// Guard and prompt audio for the third channel: mono PCM at the recording rate that
+    /// started sounding at host time `at` (one frame per call, as the session mixes it).
+    /// Ignored without [`RecorderConfig::guard_track`] or after [`Recorder::finish`].
+    pub fn push_guard_pcm(&mut self, at: HostTime, pcm: &[i16]) {
+        if !self.finished {
+            if let Some(g) = self.guard.as_mut() {
+                g.push(at, pcm);
+            }
+        }
+    }
+
     /// Advances the recording to host time `now`: releases packets past the reorder window,
     /// and encodes every frame that no packet still in flight can change.
     pub fn handle_timeout(&mut self, now: HostTime) -> Result<(), RecordError> {
@@ -318,8 +342,11 @@ impl Recorder {
         for leg in &mut self.legs {
             leg.release(Some(horizon));
         }
-        let safe = self.arrival_pos(horizon.saturating_sub(self.cfg.jitter_margin));
-        let ready = self.legs.iter().map(|l| l.written_end().max(safe)).min().unwrap_or(0);
+        // Encode only what no packet still in flight can change: up to the arrival clock minus
+        // the reorder window and jitter margin. A leg may already hold audio beyond that; it
+        // waits, so a delayed packet of either leg still lands in place and a leg's anchor can
+        // still move earlier (see the timeline's anchor refinement).
+        let ready = self.arrival_pos(horizon.saturating_sub(self.cfg.jitter_margin));
         while self.enc_pos + self.frame_samples as u64 <= ready {
             self.encode_frame()?;
         }
@@ -337,7 +364,10 @@ impl Recorder {
         }
         let n = self.frame_samples;
         for (ch, leg) in self.legs.iter_mut().enumerate() {
-            leg.take(self.enc_pos, n, &mut self.pcm, ch, 2);
+            leg.take(self.enc_pos, n, &mut self.pcm, ch, self.channels);
+        }
+        if let Some(g) = self.guard.as_mut() {
+            g.take(self.enc_pos, n, &mut self.pcm, 2, self.channels);
         }
         self.enc_pos += n as u64;
         self.encode_pcm()

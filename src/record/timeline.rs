@@ -72,6 +72,8 @@ pub(crate) struct LegTimeline {
     last_decoder: Option<usize>,
     /// Where the last real (decoded) audio ended (logical end, recording rate).
     last_audio_end: u64,
+    /// Silence written right before the current anchor that may still be removed.
+    lead_fill: u64,
     /// Samples per channel of the last decoded frame at the recording rate (the leg's ptime).
     last_frame_len: usize,
     /// The last decoded frame was a DTX frame: the gap after it is silence, not loss.
@@ -98,6 +100,7 @@ impl LegTimeline {
             anchor: None,
             last_decoder: None,
             last_audio_end: 0,
+            lead_fill: 0,
             last_frame_len: 0,
             in_dtx: false,
             comfort: None,
@@ -315,7 +318,7 @@ impl LegTimeline {
                 let pos = a.pos.saturating_add(u64::try_from(delta).unwrap_or(u64::MAX));
                 let dev = self.params.rate.duration_of(pos.abs_diff(arrival));
                 if dev <= self.params.max_timestamp_deviation {
-                    return pos;
+                    return self.refine_anchor(pos, arrival);
                 }
                 self.stats.timestamp_jumps += 1;
             } else if a.epoch != p.epoch {
@@ -330,7 +333,32 @@ impl LegTimeline {
         }
         let pos = if self.anchor.is_none() { arrival } else { arrival.max(self.logical_end()) };
         self.anchor = Some(Anchor { epoch: p.epoch, clock, ts: p.timestamp.0, pos });
+        // The silence about to fill the gap before this anchor may shrink if a later packet
+        // shows the anchor packet itself was delayed (see `refine_anchor`).
+        self.lead_fill = pos.saturating_sub(self.logical_end());
         pos
+    }
+
+    /// A packet placed at `pos` by its timestamp arrived at `arrival`, earlier than that: the
+    /// packet that anchored its epoch was delayed in the network, so the epoch sits too late on
+    /// the call timeline. Moves the anchor (and everything placed since) earlier by removing
+    /// silence still queued before it — never audio, never anything already encoded — so each
+    /// leg converges on its least-delayed packets and the legs stay aligned (within the
+    /// lead-in silence available; a leg's first packet usually has the call's start before it).
+    fn refine_anchor(&mut self, pos: u64, arrival: u64) -> u64 {
+        let early = pos.saturating_sub(arrival);
+        if early == 0 || self.lead_fill == 0 {
+            return pos;
+        }
+        let Some(a) = self.anchor.as_mut() else { return pos };
+        let shift = self.audio.remove_before(a.pos, early.min(self.lead_fill));
+        a.pos -= shift;
+        self.lead_fill -= shift;
+        if self.last_audio_end >= shift {
+            self.last_audio_end -= shift;
+        }
+        self.stats.anchor_refinements += u64::from(shift > 0);
+        pos - shift
     }
 
     /// Fills the gap between the logical end and `pos`: silence after a DTX frame; otherwise

@@ -68,6 +68,9 @@ pub struct SessionConfig {
     pub media_timeout: Duration,
     /// Recording page flush interval (crash-loss bound).
     pub flush_interval: Duration,
+    /// Record guard and prompt audio (whisper, barge, warnings) on a third channel of the
+    /// recording (Ogg Opus mapping family 1); the parties' channels never contain it.
+    pub record_guard_track: bool,
     /// Call analysis settings (VAD, DTMF, billing, alarms, three-way signals).
     pub analysis: crate::analysis::AnalysisConfig,
 }
@@ -88,6 +91,7 @@ impl SessionConfig {
             media_timeout: Duration::from_secs(30),
             flush_interval: Duration::from_secs(1),
             analysis: crate::analysis::AnalysisConfig::default(),
+            record_guard_track: false,
         }
     }
 }

@@ -43,6 +43,7 @@ pub use policy::Policy;
 
 use crate::analysis::{CallAnalyzer, CdrSummary};
 use crate::audio::SampleRate;
+use crate::codec::Resampler;
 use crate::leg::Leg;
 use crate::mix::{
     MixError, PlayMode, PlaybackId, Router, RouterConfig, RouterEvent, Schedule, Source, TapId, TapKind, Target,
@@ -109,6 +110,9 @@ pub struct CallSession {
     next_tick: HostTime,
     outputs: VecDeque<Output>,
     state: State,
+    /// Session rate → recording rate for the guard track, when they differ.
+    guard_resampler: Option<Resampler>,
+    guard_scratch: Vec<i16>,
 }
 
 impl CallSession {
@@ -132,11 +136,21 @@ impl CallSession {
             let rec_rate = recording_rate(&cfg);
             let mut rc = RecorderConfig::new(rec_rate, cfg.legs[0].payloads.clone(), cfg.legs[1].payloads.clone());
             rc.flush_interval = cfg.flush_interval;
+            rc.guard_track = cfg.record_guard_track;
             rc.tags.push(format!("CALL_ID={}", cfg.call_id));
             rc.tags.push(format!("POLICY={}", policy.name()));
             Some(Recorder::new(rc, now)?)
         } else {
             None
+        };
+        let (guard_resampler, guard_scratch) = match recorder.as_ref() {
+            Some(rec) if cfg.record_guard_track && rec.rate() != rate => {
+                let rs =
+                    Resampler::new(rate, rec.rate(), 1).map_err(|e| SessionError::UnsupportedCodec(e.to_string()))?;
+                let cap = rs.max_output_frames(rate.samples_in(cfg.ptime));
+                (Some(rs), vec![0; cap])
+            }
+            _ => (None, Vec::new()),
         };
         let mut analyzer = CallAnalyzer::new(cfg.analysis.clone(), now);
         analyzer.set_payloads(Leg::A, &cfg.legs[0].payloads);
@@ -162,6 +176,8 @@ impl CallSession {
             next_tick: now,
             outputs: VecDeque::new(),
             state: State::Running,
+            guard_resampler,
+            guard_scratch,
             cfg,
         };
         s.drain_router_events();
@@ -452,6 +468,20 @@ impl CallSession {
         self.drain_analysis();
         let [a, b] = &self.legs;
         self.router.process(at, &a.played, &b.played)?;
+        if let Some(rec) = self.recorder.as_mut() {
+            if self.cfg.record_guard_track {
+                let guard = self.router.guard_track();
+                match self.guard_resampler.as_mut() {
+                    None => rec.push_guard_pcm(at, guard),
+                    Some(rs) => {
+                        // Invariant: guard_scratch was sized for one frame's output at construction.
+                        if let Ok(n) = rs.process(guard, &mut self.guard_scratch) {
+                            rec.push_guard_pcm(at, &self.guard_scratch[..n]);
+                        }
+                    }
+                }
+            }
+        }
         for leg in [Leg::A, Leg::B] {
             let mut packet = Vec::with_capacity(200);
             let pcm = self.router.outbound(leg);

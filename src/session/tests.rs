@@ -409,3 +409,36 @@ fn analysis_events_and_summary_come_from_the_session() {
     assert_eq!(sum.legs[1].digits, "1");
     assert!(sum.legs[0].talk_ms > 2500, "leg A talks all along: {}", sum.legs[0].talk_ms);
 }
+
+#[test]
+fn whisper_is_recorded_on_the_guard_track_only() {
+    let mut cfg = config(Policy::RECORD);
+    cfg.record_guard_track = true;
+    let mut s = CallSession::new(cfg, ms(0)).unwrap();
+    let mut tap = None;
+    let mut phase = 0u32;
+    let mut c = run(&mut s, 3, |s, k, now| {
+        if k == 25 {
+            tap = Some(s.add_tap(now, TapKind::Whisper { to: Leg::B, listen: None }).unwrap());
+        }
+        if let Some(t) = tap {
+            let pcm: Vec<i16> = (0..160)
+                .map(|i| (6000.0 * (2.0 * PI * 3000.0 * f64::from(phase * 160 + i) / 8000.0).sin()) as i16)
+                .collect();
+            phase += 1;
+            s.push_guard_audio(t, &pcm).unwrap();
+        }
+    });
+    s.disconnect(ms(3000), EndCause::HangupA, None).unwrap();
+    drain(&mut s, ms(3000), &mut c);
+    let rec = crate::record::decode_ogg_opus(&c.ogg).unwrap();
+    assert_eq!(rec.channels, 3);
+    let at48 = |ch: usize| -> Vec<i16> { rec.channel(ch)[48_000..120_000].to_vec() };
+    let (a, b, g) = (at48(0), at48(1), at48(2));
+    // −60 dBFS = RMS 32.8: the parties' channels carry no whisper; the guard track does.
+    assert!(tone_rms(&a, 3000.0, 48_000.0) < 32.8, "A: {}", tone_rms(&a, 3000.0, 48_000.0));
+    assert!(tone_rms(&b, 3000.0, 48_000.0) < 32.8, "B: {}", tone_rms(&b, 3000.0, 48_000.0));
+    assert!(tone_rms(&g, 3000.0, 48_000.0) > 2000.0, "guard: {}", tone_rms(&g, 3000.0, 48_000.0));
+    assert!(tone_rms(&a, 500.0, 48_000.0) > 3000.0 && tone_rms(&b, 1000.0, 48_000.0) > 3000.0);
+    assert!(tone_rms(&g, 500.0, 48_000.0) < 32.8 && tone_rms(&g, 1000.0, 48_000.0) < 32.8);
+}
