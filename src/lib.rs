@@ -41,6 +41,8 @@ pub mod leg;
 pub mod record;
 pub mod replay;
 pub mod rtp;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use audio::{ClockRate, PcmFrame, SampleRate};

@@ -22,12 +22,30 @@
 
 mod buffer;
 mod config;
+mod decoders;
 mod delay;
+mod delay_manager;
+mod dsp;
+mod expand;
+mod histogram;
+mod interpolate;
+mod merge;
+mod noise;
 mod playout;
+mod receiver;
+mod receiver_config;
+mod receiver_stats;
 mod stats;
 mod store;
+mod stretch;
+mod sync_buffer;
+mod upsample;
 
 pub use buffer::{InsertOutcome, JitterBuffer};
 pub use config::{JitterConfig, PlayoutDelay};
+pub use delay_manager::DelayTuning;
 pub use playout::Playout;
+pub use receiver::AudioReceiver;
+pub use receiver_config::{FrameKind, JitterError, PullInfo, ReceiverConfig};
+pub use receiver_stats::{ReceiverStats, StreamCounters};
 pub use stats::JitterStats;
