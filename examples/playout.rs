@@ -108,6 +108,17 @@ fn main() {
             }
         }
         let info = rx.pull(now, &mut frame).expect("frame-sized buffer");
+        if std::env::var_os("PLAYOUT_TRACE").is_some() {
+            let st = rx.stats();
+            eprintln!(
+                "{} {:?} ts={:?} target={:?} level={:?}",
+                now.as_nanos() / 1_000_000,
+                info.kind,
+                info.timestamp.map(|t| t.0),
+                st.target_delay,
+                st.buffer_level
+            );
+        }
         let k = match info.kind {
             FrameKind::Normal => 0,
             FrameKind::Concealed => 1,

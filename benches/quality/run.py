@@ -19,7 +19,7 @@ FEC, scored with wide-band PESQ):
    for both, and reported with our receiver's own mean playout delay statistic.
 
 See benches/quality/README.md. Usage: python3 benches/quality/run.py [--profiles a,b]
-[--codecs pcmu,opus] [--no-gst] [--seed N] [--out table.md]
+[--codecs pcmu,opus] [--no-gst] [--seeds 1,2,3] [--out table.md] [--keep DIR] [--gst-from DIR]
 """
 
 import argparse
@@ -116,10 +116,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--profiles", default=",".join(PROFILES))
     ap.add_argument("--codecs", default="pcmu,opus")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", default="1,2,3", help="simulator seeds; results are averaged")
     ap.add_argument("--no-gst", action="store_true", help="skip the GStreamer reference")
     ap.add_argument("--out", help="also write the Markdown table here")
     ap.add_argument("--keep", help="keep pcaps and WAVs in this directory")
+    ap.add_argument(
+        "--gst-from",
+        help="reuse GStreamer WAVs (<profile>_<codec>_<seed>_gst.wav) kept by an earlier run with the same seeds",
+    )
     args = ap.parse_args()
 
     bindir = build()
@@ -131,52 +135,64 @@ def main():
     for codec in args.codecs.split(","):
         ref_path, ref, fs = refs[codec]
         for prof in args.profiles.split(","):
-            base = os.path.join(tmp, f"{prof}_{codec}")
-            subprocess.run(
-                [os.path.join(bindir, "netsim_pcap"), "--input", ref_path, "--codec", codec, "--profile", prof,
-                 "--seed", str(args.seed), "--out", base + ".pcap", "--meta", base + ".json"],
-                check=True,
-            )
-            meta = json.load(open(base + ".json"))
-            # Our WAV starts at the first arrival; the fastest transit is the base to subtract.
-            first, fastest = meta["first_arrival_ms"], meta["min_delay_ms"]
-            res = subprocess.run(
-                [os.path.join(bindir, "playout"), base + ".pcap", base + "_ours.wav", "--rate", str(fs)],
-                check=True, capture_output=True, text=True,
-            )
-            stats = json.loads(res.stdout.strip().splitlines()[-1])
-            _, ours = wavfile.read(base + "_ours.wav")
-            g, mean = delays(ref, ours, fs)
-            row = {
-                "profile": prof, "codec": codec, "lost": meta["lost"], "sent": meta["sent"],
-                "ours_pesq": pesq_score(ref, ours, fs, g),
-                "ours_delay": first + mean * 1000 - fastest,
-                "ours_stat": stats["mean_delay_ms"],
-                "ours_concealed": stats["concealed_ms"],
-                "ours_stretched": stats["accelerated_ms"] + stats["expanded_ms"],
-            }
-            if not args.no_gst:
-                port += 1
-                worst = run_gst(base + ".pcap", base + "_gst.wav", codec, port)
-                _, gst = wavfile.read(base + "_gst.wav")
-                gg, gmean = delays(ref, gst, fs)
-                # GStreamer's WAV starts at the first packet's PTS; the sink plays it `latency` later.
-                row.update(
-                    gst_pesq=pesq_score(ref, gst, fs, gg),
-                    gst_delay=first + gmean * 1000 + GST_LATENCY_MS - fastest,
-                    replay_late_ms=worst * 1000,
+            runs = []
+            for seed in [int(x) for x in args.seeds.split(",")]:
+                base = os.path.join(tmp, f"{prof}_{codec}_{seed}")
+                subprocess.run(
+                    [os.path.join(bindir, "netsim_pcap"), "--input", ref_path, "--codec", codec, "--profile", prof,
+                     "--seed", str(seed), "--out", base + ".pcap", "--meta", base + ".json"],
+                    check=True,
                 )
+                meta = json.load(open(base + ".json"))
+                # Our WAV starts at the first arrival; the fastest transit is the base to subtract.
+                first, fastest = meta["first_arrival_ms"], meta["min_delay_ms"]
+                res = subprocess.run(
+                    [os.path.join(bindir, "playout"), base + ".pcap", base + "_ours.wav", "--rate", str(fs)],
+                    check=True, capture_output=True, text=True,
+                )
+                stats = json.loads(res.stdout.strip().splitlines()[-1])
+                _, ours = wavfile.read(base + "_ours.wav")
+                g, mean = delays(ref, ours, fs)
+                run = {
+                    "profile": prof, "codec": codec, "seed": seed, "lost": meta["lost"], "sent": meta["sent"],
+                    "ours_pesq": pesq_score(ref, ours, fs, g),
+                    "ours_delay": first + mean * 1000 - fastest,
+                    "ours_stat": stats["mean_delay_ms"],
+                    "ours_concealed": stats["concealed_ms"],
+                    "ours_stretched": stats["accelerated_ms"] + stats["expanded_ms"],
+                }
+                if not args.no_gst:
+                    gst_wav = base + "_gst.wav"
+                    if args.gst_from:
+                        gst_wav = os.path.join(args.gst_from, f"{prof}_{codec}_{seed}_gst.wav")
+                        worst = 0.0
+                    else:
+                        port += 1
+                        worst = run_gst(base + ".pcap", gst_wav, codec, port)
+                    _, gst = wavfile.read(gst_wav)
+                    gg, gmean = delays(ref, gst, fs)
+                    # GStreamer's WAV starts at the first packet's PTS; the sink plays it `latency` later.
+                    run.update(
+                        gst_pesq=pesq_score(ref, gst, fs, gg),
+                        gst_delay=first + gmean * 1000 + GST_LATENCY_MS - fastest,
+                        replay_late_ms=worst * 1000,
+                    )
+                runs.append(run)
+                print(json.dumps(run), flush=True)
+            row = {"profile": prof, "codec": codec}
+            for k in runs[0]:
+                if k not in ("profile", "codec", "seed"):
+                    row[k] = float(np.mean([r[k] for r in runs]))
             rows.append(row)
-            print(json.dumps(row), flush=True)
 
     lines = [
-        "| profile | codec | lost/sent | PESQ ours | PESQ GStreamer | added delay ours (ms) | added delay GStreamer (ms) | ours: mean playout delay stat (ms) | ours: concealed / stretched (ms) |",
+        "| profile | codec | lost | PESQ ours | PESQ GStreamer | added delay ours (ms) | added delay GStreamer (ms) | ours: mean playout delay stat (ms) | ours: concealed / stretched (ms) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['profile']} | {'G.711 µ-law (NB)' if r['codec'] == 'pcmu' else 'Opus 16 kHz (WB)'} "
-            f"| {r['lost']}/{r['sent']} | {r['ours_pesq']:.2f} | {r.get('gst_pesq', float('nan')):.2f} "
+            f"| {r['lost'] / r['sent'] * 100:.1f} % | {r['ours_pesq']:.2f} | {r.get('gst_pesq', float('nan')):.2f} "
             f"| {r['ours_delay']:.0f} | {r.get('gst_delay', float('nan')):.0f} | {r['ours_stat']:.0f} "
             f"| {r['ours_concealed']:.0f} / {r['ours_stretched']:.0f} |"
         )

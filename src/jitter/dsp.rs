@@ -159,35 +159,6 @@ impl PitchSearch {
         }
         fine
     }
-
-    /// The offset `o` in `0..=max_off` where `x[o..o+a.len()]` best matches `a`
-    /// (maximum normalised correlation): where new audio should join a synthetic
-    /// continuation `a`. `None` when `x` is too short.
-    pub(crate) fn align(&mut self, a: &[f32], x: &[f32], max_off: usize) -> Option<Lag> {
-        let l = a.len();
-        if l == 0 || x.len() < l {
-            return None;
-        }
-        let max_off = max_off.min(x.len() - l);
-        let step = (self.decim / 2).max(1);
-        let mut best: Option<Lag> = None;
-        let mut o = 0;
-        while o <= max_off {
-            let c = norm_corr(a, &x[o..o + l]);
-            if best.map_or(true, |b| c > b.corr) {
-                best = Some(Lag { lag: o, corr: c });
-            }
-            o += step;
-        }
-        let centre = best.map_or(0, |b| b.lag);
-        for o in centre.saturating_sub(step)..=(centre + step).min(max_off) {
-            let c = norm_corr(a, &x[o..o + l]);
-            if best.map_or(true, |b| c > b.corr) {
-                best = Some(Lag { lag: o, corr: c });
-            }
-        }
-        best
-    }
 }
 
 /// Largest linear-prediction order used by the comfort-noise model.
@@ -293,17 +264,6 @@ mod tests {
         assert_eq!(ps8.forward(&x8, 20, 120).map(|l| l.lag), Some(57));
         assert_eq!(ps8.backward(&x8, 20, 120, 160).map(|l| l.lag), Some(57));
         assert_eq!(ps8.backward(&x8[..200], 20, 120, 160), None, "too short");
-    }
-
-    #[test]
-    fn align_finds_the_offset() {
-        let mut ps = PitchSearch::new(8000, 1000);
-        let x = sine(400, 40.0, 5000.0);
-        let a = &x[13..53];
-        // Period 40: offsets 13 (and 53) match exactly; within 0..=30 only 13.
-        let l = ps.align(a, &x, 30).expect("long enough");
-        assert_eq!(l.lag, 13);
-        assert!(l.corr > 0.999);
     }
 
     #[test]

@@ -110,11 +110,6 @@ impl Expander {
         self.t = self.t.saturating_add(n);
     }
 
-    /// Samples left before the speech-like phase ends (60 ms).
-    pub(crate) fn speech_left(&self) -> usize {
-        self.speech_end.saturating_sub(self.t)
-    }
-
     /// Ends the erasure (real audio resumed).
     pub(crate) fn reset(&mut self) {
         self.t = 0;
@@ -167,18 +162,17 @@ impl Expander {
         }
     }
 
-    /// Writes the speech-like continuation (periodic and noise parts by the voicing)
-    /// at full gain, without the fade and without advancing the erasure: the forward
-    /// half of a two-sided fill. Silence when nothing was analysed.
+    /// Writes the repetition of the analysed cycle at full gain — no noise part, no
+    /// fade, without advancing the erasure: the forward half of a two-sided fill, where
+    /// the far side of the gap supplies the rest. Silence when nothing was analysed.
     pub(crate) fn continue_at_full_gain(&mut self, out: &mut [f32]) {
         if !self.had_audio || self.cycle_len == 0 {
             out.iter_mut().for_each(|s| *s = 0.0);
             return;
         }
-        let unvoiced = 1.0 - self.voiced;
-        self.speech_noise.generate(out, |_| unvoiced);
+        // Pure repetition: the far side of the gap supplies the rest.
         for o in out.iter_mut() {
-            *o += self.voiced * self.cycle[self.pos];
+            *o = self.cycle[self.pos];
             self.pos = (self.pos + 1) % self.cycle_len;
         }
     }

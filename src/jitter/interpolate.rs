@@ -8,13 +8,18 @@
 //! normalised correlation; its first 10 ms when it is not voiced), the repeated
 //! cycle's first quarter period overlap-added with the period after it so that the
 //! copies join smoothly and the last copy runs straight into the real audio. The two
-//! are cross-faded across the whole gap. Levels, spectra and pitch move from one
-//! side to the other instead of fading to noise, and no merge is needed at the end
-//! (waveform interpolation; G.711 Appendix I only extrapolates).
+//! are joined where they are most alike — the position of best normalised correlation
+//! over one period — with a one-period cross-fade; when they are alike nowhere
+//! (correlation under 0.7), they are cross-faded across the whole gap. Levels, spectra
+//! and pitch move from one side to the other instead of fading to noise, and no merge
+//! is needed at the end (waveform interpolation; G.711 Appendix I only extrapolates).
 
-use super::dsp::PitchSearch;
+use super::dsp::{norm_corr, PitchSearch};
 use super::expand::Expander;
 use super::noise::NoiseShape;
+
+/// Correlation at which the two extensions count as in phase (a short cross-fade).
+const ALIGNED: f32 = 0.7;
 
 /// Fills short gaps from both sides. Scratch allocated once.
 #[derive(Debug, Clone)]
@@ -80,12 +85,45 @@ impl Interpolator {
                 *c = next[len + j] * (1.0 - w) + *c * w;
             }
         }
-        for (i, (o, f)) in out.iter_mut().zip(fwd.iter()).enumerate() {
+        // The backward extension, written into `out` for now.
+        for (i, o) in out.iter_mut().enumerate() {
             // Position of sample i counted back from the gap's end, in the cycle.
             let back = g - i;
-            let k = (len - back % len) % len;
-            let w = (i + 1) as f32 / (g + 1) as f32;
-            *o = f * (1.0 - w) + cycle[k] * w;
+            *o = cycle[(len - back % len) % len];
+        }
+        // Where the two extensions are most alike over a window of one period (at
+        // least 2.5 ms), a short cross-fade joins them cleanly; when they are alike
+        // nowhere, fade across the whole gap.
+        let win = len.max(self.min_lag).min(g);
+        let mut best: Option<(usize, f32)> = None;
+        let step = (self.min_lag / 8).max(1);
+        let mut c = 0;
+        while c + win <= g {
+            let r = norm_corr(&fwd[c..c + win], &out[c..c + win]);
+            if best.map_or(true, |(_, b)| r > b) {
+                best = Some((c, r));
+            }
+            c += step;
+        }
+        match best {
+            Some((c, r)) if r >= ALIGNED => {
+                for (i, (o, f)) in out.iter_mut().zip(fwd.iter()).enumerate() {
+                    *o = if i < c {
+                        *f
+                    } else if i < c + win {
+                        let w = (i - c + 1) as f32 / (win + 1) as f32;
+                        f * (1.0 - w) + *o * w
+                    } else {
+                        *o
+                    };
+                }
+            }
+            _ => {
+                for (i, (o, f)) in out.iter_mut().zip(fwd.iter()).enumerate() {
+                    let w = (i + 1) as f32 / (g + 1) as f32;
+                    *o = f * (1.0 - w) + *o * w;
+                }
+            }
         }
     }
 }

@@ -9,9 +9,9 @@
 //!   full-scale square wave, i.e. RMS 32767; each further byte is one reflection
 //!   coefficient `k = (byte − 127) / 128`, the reading of libwebrtc's CNG decoder.
 //! - [`BackgroundNoise`]: tracks the quietest recent frames of real audio (fast
-//!   down, about +1.2 dB/s up, as NetEq's background-noise estimator) and their
-//!   spectral shape (order-6 LPC), so that concealment can fade into noise that
-//!   sounds like the call's own background.
+//!   down, about +1.2 dB/s up, as NetEq's background-noise estimator; frames above
+//!   −30 dBov never count) and their spectral shape (order-6 LPC), so that
+//!   concealment can fade into noise that sounds like the call's own background.
 //! - [`ComfortNoise`]: white noise through `1/A(z)`, scaled so that the output RMS is
 //!   the model's level (the excitation gain is `level·√Π(1−k²)`); parameter changes
 //!   are cross-faded per sample to avoid steps.
@@ -20,6 +20,9 @@ use super::dsp::{autocorr, levinson, refl_to_lpc, rms, Rng, MAX_LPC_ORDER};
 
 /// LPC order of the background-noise estimate.
 const BGN_ORDER: usize = 6;
+/// Loudest frame taken as background: RMS 1000 (−30 dBov). Louder frames are speech
+/// (or a tone), so a stream without pauses never turns its speech level into "noise".
+const MAX_BACKGROUND: f32 = 1000.0;
 
 /// A comfort-noise model: level and all-pole spectral shape.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,6 +81,13 @@ impl BackgroundNoise {
             return;
         }
         let level = rms(frame);
+        if level > MAX_BACKGROUND {
+            // Speech, or a tone: never background. The estimate may only creep up.
+            if self.seeded {
+                self.shape.rms = (self.shape.rms * self.rise).min(MAX_BACKGROUND);
+            }
+            return;
+        }
         let floor = self.shape.rms;
         if !self.seeded || level <= floor * 1.5 {
             // A background frame (or the first): take its level (falling at once, rising
@@ -216,12 +226,19 @@ mod tests {
         }
         let quiet = 100.0 / 3f32.sqrt();
         assert!((bgn.shape().rms / quiet - 1.0).abs() < 0.25, "{}", bgn.shape().rms);
-        // Only loud frames for 5 s: it rises at most ~6 dB.
+        // Only loud frames for 5 s: it rises ~6 dB, never to the speech level.
         for _ in 0..250 {
             frame.iter_mut().for_each(|s| *s = rng.next() * 10_000.0);
             bgn.update(&frame);
         }
         let r = bgn.shape().rms / quiet;
         assert!(r > 1.5 && r < 2.5, "{r}");
+        // A stream of nothing but a loud tone never becomes background.
+        let mut tone_only = BackgroundNoise::new(20);
+        for _ in 0..100 {
+            frame.iter_mut().enumerate().for_each(|(i, s)| *s = 8000.0 * (i as f32 * 0.3).sin());
+            tone_only.update(&frame);
+        }
+        assert_eq!(tone_only.shape().rms, 0.0);
     }
 }

@@ -97,6 +97,8 @@ impl NonAudio {
 pub struct AudioReceiver {
     out_rate: u32,
     frame_len: usize,
+    /// Whether the playout delay is adaptive (extras apply only then).
+    adaptive: bool,
     frame: Duration,
     decoders: Decoders,
     store: PacketStore,
@@ -158,6 +160,7 @@ impl AudioReceiver {
         Ok(AudioReceiver {
             out_rate: rate,
             frame_len,
+            adaptive: matches!(delay, PlayoutDelay::Adaptive { .. }),
             frame: config.frame,
             decoders: Decoders::new(config.payloads, config.output_rate),
             store: PacketStore::new(config.capacity.max(1)),

@@ -36,7 +36,6 @@
 use super::*;
 use crate::jitter::dsp::{rms, to_i16};
 use crate::jitter::expand::ExpandPhase;
-use crate::jitter::merge::Join;
 use crate::jitter::noise::NoiseShape;
 use crate::jitter::receiver_config::FrameKind;
 
@@ -84,13 +83,13 @@ impl AudioReceiver {
         self.decoders.ticks_of(clock, samples)
     }
 
-    /// The playout delay aimed at: the estimator's target, plus one packet while the
-    /// stream carries in-band FEC or has lost packets (in the last 10 s), so that the
+    /// The playout delay aimed at: the estimator's target, plus (in adaptive mode) one
+    /// packet while the stream carries in-band FEC or has lost packets (in the last 10 s), so that the
     /// packet after a loss is usually there to recover it from (FEC) or to conceal the
     /// loss from both sides (interpolation).
     pub(super) fn effective_target(&self) -> Duration {
         let extra = match self.run {
-            _ if self.fec_seen == 0 && self.loss_seen == 0 => Duration::ZERO,
+            _ if !self.adaptive || (self.fec_seen == 0 && self.loss_seen == 0) => Duration::ZERO,
             Some(run) => run.clock.duration_of(run.ptime),
             None => Duration::from_millis(20),
         };
@@ -107,6 +106,18 @@ impl AudioReceiver {
     fn target_level(&self, run: &Run) -> f64 {
         let ptime = run.ptime as f64 / f64::from(run.clock.hz());
         self.effective_target().as_secs_f64() + ptime
+    }
+
+    /// Whether the newest packet of the run is comfort noise or an Opus DTX frame.
+    fn silence_ahead(&self, run: &Run) -> bool {
+        let end = self.store.first_after_epoch(run.epoch).unwrap_or(self.store.len());
+        end.checked_sub(1).and_then(|i| self.store.get(i)).is_some_and(|p| {
+            match self.decoders.classify(p.payload_type) {
+                PayloadClass::ComfortNoise { .. } => true,
+                PayloadClass::Audio { native_plc: true, .. } => p.payload.len() <= 2,
+                _ => false,
+            }
+        })
     }
 
     /// Buffer level now, in seconds: decoded future plus the span of held packets of the run.
@@ -482,17 +493,12 @@ impl AudioReceiver {
         };
         let is_dtx = run.native_plc && p.payload.len() <= 2;
         let audio = self.decoders.output(decoded.samples);
-        let mut join = Join { prefix: 0, drop: 0 };
         if self.expander.active() {
             if run.native_plc && self.expander.phase() == ExpandPhase::Speech {
                 // libopus joins its own concealment to the next frame.
                 self.expander.reset();
             } else {
-                join = self.merger.merge(&mut self.expander, audio);
-                let prefix = self.merger.prefix(join);
-                if let Some(dst) = self.sync.append(prefix.len()) {
-                    dst.copy_from_slice(prefix);
-                }
+                self.merger.merge(&mut self.expander, audio);
             }
         } else if was_cng == Cng::Rfc3389 && !is_dtx {
             // Fade in from the comfort noise over 5 ms.
@@ -504,8 +510,8 @@ impl AudioReceiver {
                 *a = z * (1.0 - w) + *a * w;
             }
         }
-        let audio = &audio[join.drop..];
-        let produced = audio.len() + join.prefix;
+        let audio = &audio[..];
+        let produced = audio.len();
         let before = self.sync.future_len();
         let Some(dst) = self.sync.append(audio.len()) else {
             self.count(|c| c.discarded += 1);
@@ -640,7 +646,9 @@ impl AudioReceiver {
         let target = self.target_level(&run);
         let margin = (target / 8.0).max(0.010);
         let accelerate = level >= target + margin;
-        let expand = level < target - margin;
+        // A sender going quiet (DTX or comfort noise at the end of the buffer) sends
+        // sparsely: the level falls but the silence ahead absorbs it. Do not stretch speech.
+        let expand = level < target - margin && !self.silence_ahead(&run);
         if !accelerate && !expand {
             return None;
         }
