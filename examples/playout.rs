@@ -10,7 +10,9 @@
 //! `i` is what plays at `i / rate` seconds after the first packet arrived. Payload
 //! types: the RFC 3551 static ones (0 PCMU, 8 PCMA, 13 CN), 111 = opus/48000/2 and
 //! 101 = telephone-event/8000 (override the Opus one with `--opus-pt`). Prints one
-//! JSON line of receiver statistics (mean playout delay in ms, concealed ms, …).
+//! JSON line of receiver statistics (mean playout delay in ms, concealed ms, …);
+//! with `PLAYOUT_TRACE` set in the environment, one line per frame on stderr (time,
+//! frame kind, RTP timestamp, target delay, buffer level).
 
 use clap::Parser;
 use jyqq_media::capture::read_capture;

@@ -21,6 +21,9 @@ pub enum Error {
     /// A capture file could not be read.
     #[error("capture: {0}")]
     Capture(#[from] crate::capture::CaptureError),
+    /// The jitter buffer's receiver could not be built, or a pull was given a wrong buffer.
+    #[error("jitter: {0}")]
+    Jitter(#[from] crate::jitter::JitterError),
 }
 
 /// `Result` with the crate's [`Error`].

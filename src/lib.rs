@@ -41,7 +41,6 @@ pub mod leg;
 pub mod record;
 pub mod replay;
 pub mod rtp;
-#[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
 

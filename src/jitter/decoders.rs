@@ -32,7 +32,7 @@ pub(crate) enum PayloadClass {
 }
 
 enum Engine {
-    Opus(OpusDecoder),
+    Opus(Box<OpusDecoder>),
     Other(Box<dyn Decoder>),
 }
 
@@ -109,7 +109,7 @@ impl Decoders {
         let kind = CodecKind::from_encoding_name(&f.encoding_name)?;
         let out = self.out_rate.hz();
         let engine = match kind {
-            CodecKind::Opus => Engine::Opus(OpusDecoder::new(self.out_rate, 1).ok()?),
+            CodecKind::Opus => Engine::Opus(Box::new(OpusDecoder::new(self.out_rate, 1).ok()?)),
             other => Engine::Other(decoder_for(other, 1, self.out_rate)?),
         };
         let rate = match &engine {

@@ -25,6 +25,10 @@ use std::time::Duration;
 
 #[path = "receiver_playout.rs"]
 mod receiver_playout;
+#[path = "receiver_repair.rs"]
+mod receiver_repair;
+#[path = "receiver_stretch.rs"]
+mod receiver_stretch;
 
 /// How many recent non-audio sequence numbers are remembered (so they are not counted lost).
 const NON_AUDIO_RING: usize = 64;

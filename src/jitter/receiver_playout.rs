@@ -34,14 +34,14 @@
 //! the lost one from.
 
 use super::*;
-use crate::jitter::dsp::{rms, to_i16};
+use crate::jitter::dsp::to_i16;
 use crate::jitter::expand::ExpandPhase;
 use crate::jitter::noise::NoiseShape;
 use crate::jitter::receiver_config::FrameKind;
 
 /// What to do for the next piece of audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Choice {
+pub(super) enum Choice {
     /// Start a new run with the front packet.
     Start,
     /// Decode the front packet, skipping `lost` missing audio sequence numbers before it.
@@ -65,21 +65,13 @@ const LEVEL_TAU: f64 = 0.5;
 /// target after the last packet that carried it. (Opus sends it only with speech, so
 /// it comes and goes.)
 pub(super) const FEC_MEMORY_FRAMES: u32 = 500;
-/// How far above the target level the buffer must be before voiced speech (not only
-/// background) is accelerated: shortening speech is audible, waiting for a pause is not.
-const VOICED_ACCELERATE_EXCESS: f64 = 0.1;
-/// How long codec-native concealment (Opus PLC) runs before the fade to comfort
-/// noise takes over; libopus attenuates its own concealment over that time.
-const NATIVE_PLC: Duration = Duration::from_millis(100);
-/// Shortest time between two time-stretch operations.
-const STRETCH_INTERVAL: Duration = Duration::from_millis(100);
 
 impl AudioReceiver {
-    fn samples_to_secs(&self, n: usize) -> f64 {
+    pub(super) fn samples_to_secs(&self, n: usize) -> f64 {
         n as f64 / f64::from(self.out_rate)
     }
 
-    fn ticks_for(&self, clock: ClockRate, samples: usize) -> u64 {
+    pub(super) fn ticks_for(&self, clock: ClockRate, samples: usize) -> u64 {
         self.decoders.ticks_of(clock, samples)
     }
 
@@ -97,27 +89,15 @@ impl AudioReceiver {
     }
 
     /// Whether `p` has waited the target delay (to within half a frame).
-    fn due(&self, p: &MediaPacket, now: HostTime) -> bool {
+    pub(super) fn due(&self, p: &MediaPacket, now: HostTime) -> bool {
         now.saturating_add(self.frame / 2) >= p.arrival.saturating_add(self.effective_target())
     }
 
     /// The buffer level (seconds) the receiver steers toward: the effective target
     /// delay plus one packet (the level counts the whole packet about to play).
-    fn target_level(&self, run: &Run) -> f64 {
+    pub(super) fn target_level(&self, run: &Run) -> f64 {
         let ptime = run.ptime as f64 / f64::from(run.clock.hz());
         self.effective_target().as_secs_f64() + ptime
-    }
-
-    /// Whether the newest packet of the run is comfort noise or an Opus DTX frame.
-    fn silence_ahead(&self, run: &Run) -> bool {
-        let end = self.store.first_after_epoch(run.epoch).unwrap_or(self.store.len());
-        end.checked_sub(1).and_then(|i| self.store.get(i)).is_some_and(|p| {
-            match self.decoders.classify(p.payload_type) {
-                PayloadClass::ComfortNoise { .. } => true,
-                PayloadClass::Audio { native_plc: true, .. } => p.payload.len() <= 2,
-                _ => false,
-            }
-        })
     }
 
     /// Buffer level now, in seconds: decoded future plus the span of held packets of the run.
@@ -147,7 +127,7 @@ impl AudioReceiver {
     }
 
     /// Adds `samples` of output of `kind` to the duration counters.
-    fn account(&mut self, kind: FrameKind, samples: usize) {
+    pub(super) fn account(&mut self, kind: FrameKind, samples: usize) {
         let d = Duration::from_secs_f64(self.samples_to_secs(samples));
         self.count(|c| match kind {
             FrameKind::Normal => c.played += d,
@@ -256,7 +236,7 @@ impl AudioReceiver {
         }
     }
 
-    fn choose(&self, now: HostTime) -> Choice {
+    pub(super) fn choose(&self, now: HostTime) -> Choice {
         let Some(front) = self.store.front() else { return Choice::Fill };
         let due = self.due(front, now);
         let Some(run) = self.run else {
@@ -321,90 +301,12 @@ impl AudioReceiver {
         }
     }
 
-    fn ticks_to_samples(&self, clock: ClockRate, ticks: u64) -> usize {
+    pub(super) fn ticks_to_samples(&self, clock: ClockRate, ticks: u64) -> usize {
         usize::try_from(ticks.saturating_mul(u64::from(self.out_rate)) / u64::from(clock.hz())).unwrap_or(usize::MAX)
     }
 
-    /// Fills a short loss from both sides (the packet after it is here) and plays that
-    /// packet after the fill; see `interpolate.rs`.
-    fn interpolate(&mut self, now: HostTime, need: usize) -> (FrameKind, usize) {
-        let Some(run) = self.run else { return self.fill(need) };
-        let Some(p) = self.store.pop_front() else { return self.fill(need) };
-        let Some(decoded) = self.decoders.decode(p.payload_type, &p.payload) else {
-            // Undecodable: conceal its gap the usual way.
-            self.consume_seq(&p);
-            self.count(|c| c.discarded += 1);
-            self.run = Some(Run { last_seq: p.seq.0, next_ts: p.timestamp.0.saturating_add(run.ptime), ..run });
-            return self.fill(need);
-        };
-        self.consume_seq(&p);
-        let gap = self.ticks_to_samples(run.clock, p.timestamp.0.saturating_sub(run.next_ts));
-        let gap = gap.min(self.gap_buf.len());
-        let audio = self.decoders.output(decoded.samples);
-        let hist = self.sync.history(self.expander.history_len());
-        self.interpolator.fill(&mut self.expander, hist, audio, &mut self.gap_buf[..gap]);
-        if let Some(dst) = self.sync.append(gap) {
-            dst.copy_from_slice(&self.gap_buf[..gap]);
-        }
-        self.account(FrameKind::Concealed, gap);
-        let before = self.sync.future_len();
-        let audio = self.decoders.output(decoded.samples);
-        let produced = audio.len();
-        if let Some(dst) = self.sync.append(produced) {
-            dst.copy_from_slice(audio);
-        }
-        let delay =
-            now.saturating_add(Duration::from_secs_f64(self.samples_to_secs(before))).saturating_since(p.arrival);
-        self.stats.current_delay = delay;
-        self.count(|c| c.add_delay(delay));
-        self.run = Some(Run {
-            pt: p.payload_type,
-            last_seq: p.seq.0,
-            next_ts: p.timestamp.0.saturating_add(decoded.ticks),
-            synthetic: 0,
-            ptime: if decoded.ticks > 0 { decoded.ticks } else { run.ptime },
-            ..run
-        });
-        (FrameKind::Normal, produced)
-    }
-
-    /// Whether audio resumes after a gap long enough that the concealment already
-    /// faded (past 60 ms) while more is waiting than the target level plus a margin:
-    /// a delay spike released its held packets together.
-    fn stale_after_gap(&self, run: &Run) -> bool {
-        if !self.expander.active() || self.expander.phase() == ExpandPhase::Speech || run.cng != Cng::Off {
-            return false;
-        }
-        let target = self.target_level(run);
-        self.level_now() > target + (target / 8.0).max(0.010)
-    }
-
-    /// After a delay spike: drops the oldest waiting packets — their slots were
-    /// concealed already — so that what remains spans the target level, and starts
-    /// a new run with the first one kept. The dropped packets count as late.
-    fn resync(&mut self, now: HostTime, need: usize) -> (FrameKind, usize) {
-        let Some(run) = self.run else { return self.fill(need) };
-        let target = run.clock.ticks_in(Duration::from_secs_f64(self.target_level(&run)));
-        let end = self.store.first_after_epoch(run.epoch).unwrap_or(self.store.len());
-        let newest_end =
-            end.checked_sub(1).and_then(|i| self.store.get(i)).map_or(0, |p| p.timestamp.0.saturating_add(run.ptime));
-        let keep_from = newest_end.saturating_sub(target);
-        while self.store.len() > 1 {
-            let Some(front) = self.store.front() else { break };
-            let next_same = self.store.get(1).is_some_and(|n| n.epoch == run.epoch);
-            if front.epoch != run.epoch || front.timestamp.0 >= keep_from || !next_same {
-                break;
-            }
-            if let Some(p) = self.store.pop_front() {
-                self.consume_seq(&p);
-                self.count(|c| c.late += 1);
-            }
-        }
-        self.start_run(now, need)
-    }
-
     /// Starts a new run (timeline) with the front packet.
-    fn start_run(&mut self, now: HostTime, need: usize) -> (FrameKind, usize) {
+    pub(super) fn start_run(&mut self, now: HostTime, need: usize) -> (FrameKind, usize) {
         let Some(p) = self.store.pop_front() else { return self.fill(need) };
         let (clock, native) = match self.decoders.classify(p.payload_type) {
             PayloadClass::Audio { clock, native_plc } => (clock, native_plc),
@@ -444,7 +346,7 @@ impl AudioReceiver {
     }
 
     /// Marks `p`'s sequence number consumed; counts the audio numbers skipped before it as lost.
-    fn consume_seq(&mut self, p: &MediaPacket) {
+    pub(super) fn consume_seq(&mut self, p: &MediaPacket) {
         let Some(seqs) = self.seqs.as_mut() else { return };
         let from = seqs.next_seq;
         let skipped = seqs.consume(p.seq.0, p.timestamp.0);
@@ -456,7 +358,7 @@ impl AudioReceiver {
         self.count(|c| c.lost = c.lost.saturating_add(lost));
     }
 
-    fn decode_front(&mut self, now: HostTime, need: usize, _lost: u64) -> (FrameKind, usize) {
+    pub(super) fn decode_front(&mut self, now: HostTime, need: usize, _lost: u64) -> (FrameKind, usize) {
         let Some(p) = self.store.pop_front() else { return self.fill(need) };
         self.consume_seq(&p);
         let cng = self.run.map_or(Cng::Off, |r| r.cng);
@@ -535,174 +437,5 @@ impl AudioReceiver {
         self.run = Some(run);
         let kind = if is_dtx { FrameKind::ComfortNoise } else { FrameKind::Normal };
         (kind, produced)
-    }
-
-    /// Recovers the single missing packet before the front one from its in-band FEC.
-    fn recover_fec(&mut self, need: usize) -> (FrameKind, usize) {
-        let (Some(mut run), Some(front)) = (self.run, self.store.front()) else { return self.fill(need) };
-        let samples = usize::try_from(run.ptime.saturating_mul(u64::from(self.out_rate)) / u64::from(run.clock.hz()))
-            .unwrap_or(0);
-        let (front_seq, front_ts, front_epoch) = (front.seq.0, front.timestamp.0, front.epoch);
-        let Some(d) = self.decoders.decode_fec(front.payload_type, &front.payload, samples) else {
-            return self.fill(need);
-        };
-        let Some(dst) = self.sync.append(d.samples) else { return self.fill(need) };
-        dst.copy_from_slice(self.decoders.output(d.samples));
-        // libopus continues from its own concealment, if any.
-        self.expander.reset();
-        let from = run.last_seq;
-        let skipped = self.seqs.as_mut().map_or(0, |s| s.skip_to(front_seq));
-        let lost = skipped.saturating_sub(self.non_audio.between(front_epoch, from, front_seq));
-        self.count(|c| {
-            c.lost = c.lost.saturating_add(lost);
-            c.fec_recovered += 1;
-        });
-        run.last_seq = front_seq.saturating_sub(1);
-        run.next_ts = front_ts;
-        run.synthetic = 0;
-        self.run = Some(run);
-        (FrameKind::Normal, d.samples)
-    }
-
-    /// Produces `need` samples of synthetic audio: comfort noise after CN / DTX,
-    /// otherwise concealment (codec PLC, then expansion fading out), or silence
-    /// before any audio.
-    fn fill(&mut self, need: usize) -> (FrameKind, usize) {
-        let need = need.min(self.scratch.len());
-        let Some(mut run) = self.run else {
-            if let Some(dst) = self.sync.append(need) {
-                dst.iter_mut().for_each(|s| *s = 0.0);
-            }
-            return (FrameKind::Silence, need);
-        };
-        let mut buf = std::mem::take(&mut self.scratch);
-        let out = &mut buf[..need];
-        let kind = match run.cng {
-            Cng::Rfc3389 => {
-                self.cng.generate(out, |_| 1.0);
-                if rms(out) > 0.0 {
-                    FrameKind::ComfortNoise
-                } else {
-                    FrameKind::Silence
-                }
-            }
-            Cng::CodecInternal => {
-                match self.decoders.conceal(run.pt, need) {
-                    Some(d) => out[..d.samples.min(need)]
-                        .copy_from_slice(&self.decoders.output(d.samples)[..d.samples.min(need)]),
-                    None => out.iter_mut().for_each(|s| *s = 0.0),
-                }
-                FrameKind::ComfortNoise
-            }
-            Cng::Off => {
-                if !self.expander.active() {
-                    let hist = self.sync.history(self.expander.history_len());
-                    self.expander.start(hist, &self.bgn.shape());
-                }
-                let phase = self.expander.phase();
-                let native_limit = self.out_rate as usize * NATIVE_PLC.as_millis() as usize / 1000;
-                let plc =
-                    if run.native_plc { need.min(native_limit.saturating_sub(self.expander.elapsed())) } else { 0 };
-                if plc > 0 {
-                    match self.decoders.conceal(run.pt, plc) {
-                        Some(d) if d.samples >= plc => {
-                            out[..plc].copy_from_slice(&self.decoders.output(d.samples)[..plc])
-                        }
-                        _ => out[..plc].iter_mut().for_each(|s| *s = 0.0),
-                    }
-                    self.expander.skip(plc);
-                }
-                if need > plc {
-                    self.expander.generate(&mut out[plc..]);
-                }
-                match phase {
-                    _ if plc > 0 => FrameKind::Concealed,
-                    ExpandPhase::Speech => FrameKind::Concealed,
-                    ExpandPhase::Noise => FrameKind::ComfortNoise,
-                    ExpandPhase::Silent => FrameKind::Silence,
-                }
-            }
-        };
-        run.synthetic = run.synthetic.saturating_add(self.ticks_for(run.clock, need));
-        self.run = Some(run);
-        if let Some(dst) = self.sync.append(need) {
-            dst.copy_from_slice(&buf[..need]);
-        }
-        self.scratch = buf;
-        (kind, need)
-    }
-
-    /// Accelerate or preemptive expand toward the target level, at most once per 100 ms.
-    fn maybe_stretch(&mut self, now: HostTime) -> Option<FrameKind> {
-        let run = self.run?;
-        if run.cng != Cng::Off || self.expander.active() {
-            return None;
-        }
-        let interval = self.out_rate as usize * STRETCH_INTERVAL.as_millis() as usize / 1000;
-        if self.since_stretch < interval {
-            return None;
-        }
-        let level = self.level?;
-        let target = self.target_level(&run);
-        let margin = (target / 8.0).max(0.010);
-        let accelerate = level >= target + margin;
-        // A sender going quiet (DTX or comfort noise at the end of the buffer) sends
-        // sparsely: the level falls but the silence ahead absorbs it. Do not stretch speech.
-        let expand = level < target - margin && !self.silence_ahead(&run);
-        if !accelerate && !expand {
-            return None;
-        }
-        // Voiced speech is stretched only when far off target; background any time.
-        let urgent = level >= target + (3.0 * margin).max(VOICED_ACCELERATE_EXCESS) || level < target - 2.0 * margin;
-        let n = self.frame_len;
-        let wanted = self.stretch.wanted_len();
-        if accelerate {
-            // Decode ahead while the next packets follow in order, so a whole period fits.
-            while self.sync.future_len() < n + wanted {
-                match self.choose(now) {
-                    Choice::Decode { lost: 0 } => {
-                        let (kind, produced) = self.decode_front(now, 0, 0);
-                        self.account(kind, produced);
-                        if kind != FrameKind::Normal {
-                            return None;
-                        }
-                    }
-                    _ => break,
-                }
-            }
-        }
-        let low_energy = {
-            let fut = self.sync.future_mut();
-            let seg = &fut[..fut.len().min(wanted)];
-            rms(seg) <= (2.0 * self.bgn.shape().rms).max(30.0)
-        };
-        if !low_energy && !urgent {
-            return None;
-        }
-        let rate = f64::from(self.out_rate);
-        if accelerate {
-            let len = self.sync.future_len();
-            if len < n + 2 {
-                return None;
-            }
-            // Keep at least one frame after the removal: T ≤ len − n.
-            let search = (2 * (len - n)).min(len);
-            let t = self.stretch.accelerate(self.sync.future_mut(), search, low_energy)?;
-            self.sync.shrink(t);
-            self.level = self.level.map(|l| l - t as f64 / rate);
-            self.since_stretch = 0;
-            self.account(FrameKind::Accelerated, t);
-            Some(FrameKind::Accelerated)
-        } else {
-            let len = self.sync.future_len();
-            let room = wanted / 2;
-            let x = self.sync.future_with_room(room)?;
-            let t = self.stretch.preemptive_expand(x, len, low_energy)?;
-            self.sync.commit_growth(t);
-            self.level = self.level.map(|l| l + t as f64 / rate);
-            self.since_stretch = 0;
-            self.account(FrameKind::Expanded, t);
-            Some(FrameKind::Expanded)
-        }
     }
 }
