@@ -30,6 +30,9 @@ pub enum Error {
     /// An evidence log or manifest operation failed (broken hash chain, bad manifest file).
     #[error("evidence: {0}")]
     Evidence(#[from] crate::record::manifest::EvidenceError),
+    /// The jitter buffer's receiver could not be built, or a pull was given a wrong buffer.
+    #[error("jitter: {0}")]
+    Jitter(#[from] crate::jitter::JitterError),
 }
 
 /// `Result` with the crate's [`Error`].

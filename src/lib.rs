@@ -44,6 +44,7 @@ pub mod record;
 pub mod replay;
 pub mod rtp;
 pub mod session;
+pub mod testing;
 pub mod time;
 
 pub use audio::{ClockRate, PcmFrame, SampleRate};
