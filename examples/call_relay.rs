@@ -40,8 +40,7 @@ use jyqq_media::mix::{Listen, TapKind};
 use jyqq_media::record::{FileSink, FileSinkConfig, SinkEvent};
 use jyqq_media::rtp::{PayloadFormat, PayloadType, RtpHeader, Ssrc};
 use jyqq_media::runtime::{
-    CallId, CallSpec, PacketSender, Runtime, RuntimeConfig, RuntimeEvent, RuntimeEventKind, RuntimeHandle,
-    TapFrame,
+    CallId, CallSpec, PacketSender, Runtime, RuntimeConfig, RuntimeEvent, RuntimeEventKind, RuntimeHandle, TapFrame,
 };
 use jyqq_media::session::{EndCause, EventKind, LegConfig, SessionConfig};
 use jyqq_media::{ClockRate, Leg};
@@ -146,7 +145,10 @@ struct Arrivals {
 
 impl Arrivals {
     fn new() -> Arrivals {
-        Arrivals { first: [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)], last: [AtomicU64::new(0), AtomicU64::new(0)] }
+        Arrivals {
+            first: [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)],
+            last: [AtomicU64::new(0), AtomicU64::new(0)],
+        }
     }
     fn note(&self, leg: Leg, ns: u64) {
         self.first[leg.index()].fetch_min(ns, Ordering::Relaxed);
@@ -169,7 +171,8 @@ fn with_port_offset(a: SocketAddr, off: u16) -> io::Result<SocketAddr> {
 }
 
 fn bind(base: u16, off: u16) -> io::Result<UdpSocket> {
-    let port = if base == 0 { 0 } else { base.checked_add(off).ok_or_else(|| io::Error::other("port out of range"))? };
+    let port =
+        if base == 0 { 0 } else { base.checked_add(off).ok_or_else(|| io::Error::other("port out of range"))? };
     let s = UdpSocket::bind(SocketAddr::new(LOCAL, port))?;
     s.set_read_timeout(Some(Duration::from_millis(50)))?;
     Ok(s)
@@ -228,9 +231,7 @@ fn spawn_tap_sender(sock: UdpSocket, to: SocketAddr, frames: Receiver<TapFrame>)
             mono.clear();
             mono.extend(f.pcm.chunks_exact(ch).map(|s| s.iter().map(|&x| i32::from(x)).sum::<i32>() / ch as i32));
             payload.clear();
-            payload.extend(
-                mono.chunks(factor).map(|c| ulaw_encode((c.iter().sum::<i32>() / c.len() as i32) as i16)),
-            );
+            payload.extend(mono.chunks(factor).map(|c| ulaw_encode((c.iter().sum::<i32>() / c.len() as i32) as i16)));
             packet.clear();
             let hdr = RtpHeader::new(PayloadType(0), st.seq, st.ts, Ssrc(st.ssrc));
             if hdr.write(&payload, &mut packet).is_ok() && sock.send_to(&packet, to).is_ok() {
@@ -336,7 +337,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let end = Instant::now() + Duration::from_secs_f64(args.duration.max(0.0));
     let mut tally = Tally::default();
     while Instant::now() < end {
-        if let Ok(ev) = events.recv_timeout(end.saturating_duration_since(Instant::now()).min(Duration::from_millis(100))) {
+        if let Ok(ev) =
+            events.recv_timeout(end.saturating_duration_since(Instant::now()).min(Duration::from_millis(100)))
+        {
             tally.note(ev);
         }
     }
@@ -358,10 +361,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     for t in threads {
         let _ = t.join();
     }
-    let tap_sent = match tap {
-        Some((to, t)) => Some((to, t.join().unwrap_or(0))),
-        None => None,
-    };
+    let tap_sent = tap.map(|(to, t)| (to, t.join().unwrap_or(0)));
 
     let mut sent_to: BTreeMap<SocketAddr, u64> = BTreeMap::new();
     for c in &calls {

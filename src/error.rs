@@ -30,6 +30,10 @@ pub enum Error {
     /// An evidence log or manifest operation failed (broken hash chain, bad manifest file).
     #[error("evidence: {0}")]
     Evidence(#[from] crate::record::manifest::EvidenceError),
+    /// The runtime (feature `runtime`) could not start, place a call or reach a shard.
+    #[cfg(feature = "runtime")]
+    #[error("runtime: {0}")]
+    Runtime(#[from] crate::runtime::RuntimeError),
 }
 
 /// `Result` with the crate's [`Error`].

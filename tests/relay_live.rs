@@ -78,9 +78,13 @@ fn best_ncc(reference: &[i16], x: &[i16]) -> (f64, usize) {
     let (rf, xf): (Vec<f64>, Vec<f64>) =
         (reference.iter().map(|&s| f64::from(s)).collect(), x.iter().map(|&s| f64::from(s)).collect());
     let centre = coarse.1 * 8;
-    (centre.saturating_sub(16)..=centre + 16)
-        .map(|lag| (ncc_at(&rf, &xf, lag), lag))
-        .fold((f64::MIN, 0), |b, c| if c.0 > b.0 { c } else { b })
+    (centre.saturating_sub(16)..=centre + 16).map(|lag| (ncc_at(&rf, &xf, lag), lag)).fold((f64::MIN, 0), |b, c| {
+        if c.0 > b.0 {
+            c
+        } else {
+            b
+        }
+    })
 }
 
 /// `key=value` of a relay output line.
@@ -134,6 +138,8 @@ fn start_capture(path: &Path) -> Child {
         }
         line.clear();
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("tshark did not start capturing on lo: {seen}");
 }
 

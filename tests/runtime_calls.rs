@@ -100,7 +100,10 @@ fn calls_spread_over_shards_and_run_in_real_time() {
     let secs = finished[&ids[0]].0 as f64 / 1e9;
     assert!((frames - 50.0 * secs).abs() <= 3.0, "{frames} frames in {secs} s");
     // After the end: the call is unknown.
-    assert!(matches!(rt.answer(ids[0]).and_then(|_| rt.add_tap(ids[0], TapKind::Listen(Listen::MONO), bounded(1).0)), Err(RuntimeError::UnknownCall(_))));
+    assert!(matches!(
+        rt.answer(ids[0]).and_then(|_| rt.add_tap(ids[0], TapKind::Listen(Listen::MONO), bounded(1).0)),
+        Err(RuntimeError::UnknownCall(_))
+    ));
     let stats = rt.shutdown();
     assert_eq!(stats.calls(), 0);
     let late = stats.lateness();

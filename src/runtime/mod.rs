@@ -137,10 +137,8 @@ impl Runtime {
     ///
     /// Errors: [`RuntimeError::Spawn`] when a thread cannot be started.
     pub fn start(cfg: RuntimeConfig) -> Result<(Runtime, Receiver<RuntimeEvent>), RuntimeError> {
-        let n = cfg
-            .shards
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .clamp(1, 0xFFFF);
+        let n =
+            cfg.shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).clamp(1, 0xFFFF);
         let clock = Clock::new();
         let (ev_tx, ev_rx) = unbounded();
         let mut senders = Vec::with_capacity(n);
@@ -299,7 +297,13 @@ impl RuntimeHandle {
     }
 
     /// Plays a prompt or tone from now. Waits for the shard's answer.
-    pub fn play(&self, call: CallId, source: Source, target: Target, mode: PlayMode) -> Result<PlaybackId, RuntimeError> {
+    pub fn play(
+        &self,
+        call: CallId,
+        source: Source,
+        target: Target,
+        mode: PlayMode,
+    ) -> Result<PlaybackId, RuntimeError> {
         self.request(call.shard(), |r| Command::Play(call, source, target, mode, r)).and_then(|r| r)
     }
 

@@ -244,7 +244,7 @@ impl Shard {
     }
 
     /// Queues one frame of a monitor's microphone (mono, one ptime at the session rate) for
-    /// the call's next tick; at most [`GUARD_QUEUE_FRAMES`] wait, older ones are dropped
+    /// the call's next tick; at most 10 frames (200 ms at 20 ms) wait, older ones are dropped
     /// (counted).
     pub fn push_guard_audio(&mut self, call: CallId, tap: TapId, pcm: Vec<i16>) -> Result<(), RuntimeError> {
         let e = self
@@ -312,8 +312,7 @@ impl Shard {
     /// Ends every running call at `now` (cause `Other("runtime shutdown")`); their
     /// recordings then close as usual.
     pub fn shutdown(&mut self, now: HostTime) {
-        let running: Vec<u64> =
-            self.calls.iter().filter(|(_, e)| e.phase == Phase::Running).map(|(&k, _)| k).collect();
+        let running: Vec<u64> = self.calls.iter().filter(|(_, e)| e.phase == Phase::Running).map(|(&k, _)| k).collect();
         for k in running {
             let _ = self.disconnect(now, CallId::from_u64(k), EndCause::Other("runtime shutdown".into()), None);
         }
@@ -328,9 +327,12 @@ impl Shard {
         }
     }
 
+    /// Notes `now` as the latest time seen (for polling closing sinks) and returns it
+    /// unchanged: each call keeps its own clock monotonic (`CallEntry::last_now`), so a
+    /// datagram keeps the arrival time it was stamped with.
     fn clock(&mut self, now: HostTime) -> HostTime {
         self.last_now = self.last_now.max(now);
-        self.last_now
+        now
     }
 
     fn running(&mut self, call: CallId) -> Option<&mut CallEntry> {
@@ -430,7 +432,8 @@ impl Shard {
             if let Some(sink) = self.calls.get_mut(&k).and_then(|e| e.sink.as_mut()) {
                 while let Some(ev) = sink.poll_event() {
                     done |= matches!(ev, SinkEvent::RecordingComplete { .. } | SinkEvent::RecordingIncomplete { .. });
-                    let _ = self.events.send(RuntimeEvent { call: CallId::from_u64(k), kind: RuntimeEventKind::Sink(ev) });
+                    let _ =
+                        self.events.send(RuntimeEvent { call: CallId::from_u64(k), kind: RuntimeEventKind::Sink(ev) });
                 }
             } else {
                 done = true;

@@ -106,7 +106,7 @@ impl LatenessHistogram {
             p50_us: self.quantile_us(0.50),
             p99_us: self.quantile_us(0.99),
             max_us: self.max_us,
-            mean_us: if self.count == 0 { 0 } else { self.sum_us / self.count },
+            mean_us: self.sum_us.checked_div(self.count).unwrap_or(0),
         }
     }
 }

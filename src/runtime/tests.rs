@@ -91,7 +91,7 @@ fn routes_every_output_and_finishes_the_call() {
     let (tap_tx, tap_rx) = bounded(1000);
     let tap = r.shard.add_tap(ms(0), id, TapKind::Listen(Listen::MONO), tap_tx).unwrap();
     run(&mut r, &[id], 0, 100, 0); // 2 s
-    // Ticks at 0, 20, …, 2000 ms: 101 frames to each leg.
+                                   // Ticks at 0, 20, …, 2000 ms: 101 frames to each leg.
     let sent: Vec<Transmit> = r.tx.try_iter().collect();
     assert_eq!(sent.iter().filter(|t| t.leg == Leg::A).count(), 101);
     assert_eq!(sent.iter().filter(|t| t.leg == Leg::B).count(), 101);
@@ -100,7 +100,9 @@ fn routes_every_output_and_finishes_the_call() {
     let pcm_b: Vec<i16> = sent
         .iter()
         .filter(|t| t.leg == Leg::B)
-        .flat_map(|t| RtpPacket::parse(&t.packet).unwrap().payload().iter().map(|&c| ulaw_decode(c)).collect::<Vec<_>>())
+        .flat_map(|t| {
+            RtpPacket::parse(&t.packet).unwrap().payload().iter().map(|&c| ulaw_decode(c)).collect::<Vec<_>>()
+        })
         .collect();
     let rms = (pcm_b[8000..].iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / 8000.0).sqrt();
     assert!((rms - 8000.0 / 2f64.sqrt()).abs() < 300.0, "leg B rms {rms}");
@@ -150,8 +152,9 @@ fn routes_every_output_and_finishes_the_call() {
 #[test]
 fn lateness_is_measured_per_tick() {
     let mut r = rig();
-    let ids: Vec<CallId> =
-        (0..3).map(|i| r.shard.add_call(ms(0), CallSpec::new(config(&format!("c{i}")), Box::new(DiscardSender))).unwrap()).collect();
+    let ids: Vec<CallId> = (0..3)
+        .map(|i| r.shard.add_call(ms(0), CallSpec::new(config(&format!("c{i}")), Box::new(DiscardSender))).unwrap())
+        .collect();
     r.shard.run_due(ms(0));
     run(&mut r, &ids, 0, 50, 3);
     let s = r.shard.stats();
@@ -238,19 +241,16 @@ fn shutdown_ends_every_call() {
     let mut r = rig();
     let ids: Vec<CallId> = (0..4)
         .map(|i| {
-            let spec = CallSpec::new(config(&format!("s{i}")), Box::new(DiscardSender)).with_sink(Box::new(MemorySink::new()));
+            let spec =
+                CallSpec::new(config(&format!("s{i}")), Box::new(DiscardSender)).with_sink(Box::new(MemorySink::new()));
             r.shard.add_call(ms(0), spec).unwrap()
         })
         .collect();
     run(&mut r, &ids, 0, 5, 0);
     r.shard.shutdown(ms(120));
     assert_eq!(r.shard.calls(), 0, "memory sinks complete at once");
-    let finished: Vec<CallId> = r
-        .events
-        .try_iter()
-        .filter(|e| matches!(e.kind, RuntimeEventKind::Finished { .. }))
-        .map(|e| e.call)
-        .collect();
+    let finished: Vec<CallId> =
+        r.events.try_iter().filter(|e| matches!(e.kind, RuntimeEventKind::Finished { .. })).map(|e| e.call).collect();
     let mut sorted = finished.clone();
     sorted.sort();
     assert_eq!(sorted, ids);
