@@ -33,6 +33,10 @@ pub enum Error {
     /// The jitter buffer's receiver could not be built, or a pull was given a wrong buffer.
     #[error("jitter: {0}")]
     Jitter(#[from] crate::jitter::JitterError),
+    /// The runtime (feature `runtime`) could not start, place a call or reach a shard.
+    #[cfg(feature = "runtime")]
+    #[error("runtime: {0}")]
+    Runtime(#[from] crate::runtime::RuntimeError),
 }
 
 /// `Result` with the crate's [`Error`].

@@ -43,6 +43,8 @@ pub mod mix;
 pub mod record;
 pub mod replay;
 pub mod rtp;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod session;
 pub mod testing;
 pub mod time;
