@@ -419,6 +419,19 @@ impl Recorder {
     /// the end of the later leg, flushes the encoder's delay, and queues the end-of-stream page
     /// whose granule position is pre-skip + audio samples at 48 kHz (end trimming, RFC 7845 §4.4).
     pub fn finish(&mut self, _now: HostTime) -> Result<(), RecordError> {
+        self.finish_to(0)
+    }
+
+    /// Ends the recording for a call that ended at host time `now`: like [`Recorder::finish`],
+    /// but the recording also covers the call up to `now` (silence after the last packet), so a
+    /// call that ends in silence keeps its full length. A session ending a call uses this;
+    /// an offline replay, whose end is its last packet, uses `finish`.
+    pub fn finish_at(&mut self, now: HostTime) -> Result<(), RecordError> {
+        let end = self.arrival_pos(now);
+        self.finish_to(end)
+    }
+
+    fn finish_to(&mut self, at_least: u64) -> Result<(), RecordError> {
         if self.finished {
             return Ok(());
         }
@@ -427,7 +440,7 @@ impl Recorder {
             leg.settle();
         }
         self.finishing = true;
-        let end = self.legs.iter().map(|l| l.written_end()).max().unwrap_or(0).max(self.enc_pos);
+        let end = self.legs.iter().map(|l| l.written_end()).max().unwrap_or(0).max(self.enc_pos).max(at_least);
         while self.enc_pos < end {
             self.encode_frame()?;
         }

@@ -58,8 +58,9 @@ pub struct SessionConfig {
     pub ptime: Duration,
     /// Internal mixing rate; `None` picks the lowest rate both legs' codecs can work at.
     pub rate: Option<SampleRate>,
-    /// Fixed playout delay of each leg's jitter buffer. Default 60 ms.
-    pub playout_delay: Duration,
+    /// Playout delay of each leg's jitter buffer: adaptive (default: the receiver's adaptive
+    /// 20–500 ms) or fixed.
+    pub playout_delay: crate::jitter::PlayoutDelay,
     /// Talk-time limit counted from the answer; `None` for no limit.
     pub time_limit: Option<Duration>,
     /// Warnings before the limit.
@@ -76,7 +77,7 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// A recorded, monitorable call with 20 ms frames, 60 ms playout delay, no limit and
+    /// A recorded, monitorable call with 20 ms frames, adaptive playout delay, no limit and
     /// a 30 s media timeout.
     pub fn new(call_id: impl Into<String>, leg_a: LegConfig, leg_b: LegConfig) -> Self {
         SessionConfig {
@@ -85,7 +86,7 @@ impl SessionConfig {
             policy: Policy::RECORD,
             ptime: Duration::from_millis(20),
             rate: None,
-            playout_delay: Duration::from_millis(60),
+            playout_delay: crate::jitter::ReceiverConfig::new(PayloadMap::new(), SampleRate::HZ_8000).delay,
             time_limit: None,
             warnings: Vec::new(),
             media_timeout: Duration::from_secs(30),

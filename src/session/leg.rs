@@ -4,14 +4,11 @@
 use super::sender::RtpSender;
 use super::SessionError;
 use crate::audio::SampleRate;
-use crate::codec::{decoder_for, CodecKind, Decoder, Encoder, G711Encoder, G711Law, OpusEncoder, OpusEncoderConfig};
-use crate::jitter::{JitterBuffer, JitterConfig, Playout, PlayoutDelay};
-use crate::rtp::{Ingress, IngressConfig, MediaPacket, PayloadFormat, PayloadMap};
+use crate::codec::{CodecKind, Encoder, G711Encoder, G711Law, OpusEncoder, OpusEncoderConfig};
+use crate::jitter::{AudioReceiver, PlayoutDelay, PullInfo, ReceiverConfig, ReceiverStats};
+use crate::rtp::{Ingress, IngressConfig, MediaPacket, PayloadFormat};
 use crate::time::HostTime;
 use std::time::Duration;
-
-/// Largest decoded frame: 120 ms at 48 kHz.
-const MAX_DECODED: usize = 5760;
 
 /// Creates the encoder for what we send to a leg, working at the session's internal `rate`.
 pub(crate) fn encoder_for(
@@ -45,84 +42,12 @@ pub(crate) fn codec_rates(name: &str) -> Option<(SampleRate, bool)> {
     }
 }
 
-/// Inbound playout of one leg: the jitter buffer and a decoder per payload type, pulled
-/// once per tick for exactly one frame of mono PCM at the session rate.
-struct Playback {
-    buffer: JitterBuffer,
-    payloads: PayloadMap,
-    rate: SampleRate,
-    decoders: Vec<(u8, Box<dyn Decoder>)>,
-    last: Option<usize>,
-    scratch: Vec<i16>,
-}
-
-impl Playback {
-    fn new(payloads: PayloadMap, clock: crate::ClockRate, rate: SampleRate, ptime: Duration, delay: Duration) -> Self {
-        let cfg = JitterConfig::new(clock).with_ptime(ptime).with_delay(PlayoutDelay::Fixed(delay));
-        Playback {
-            buffer: JitterBuffer::new(cfg),
-            payloads,
-            rate,
-            decoders: Vec::new(),
-            last: None,
-            scratch: vec![0; MAX_DECODED],
-        }
-    }
-
-    fn decoder(&mut self, pt: u8) -> Option<usize> {
-        if let Some(i) = self.decoders.iter().position(|(p, _)| *p == pt) {
-            return Some(i);
-        }
-        let fmt = self.payloads.get(crate::rtp::PayloadType(pt))?;
-        let kind = CodecKind::from_encoding_name(&fmt.encoding_name)?;
-        let dec = decoder_for(kind, fmt.channels.max(1), self.rate)?;
-        if dec.sample_rate() != self.rate {
-            return None;
-        }
-        self.decoders.push((pt, dec));
-        Some(self.decoders.len() - 1)
-    }
-
-    /// One frame into `out` (all of it written): decoded audio, concealment or silence.
-    fn pull(&mut self, now: HostTime, out: &mut [i16]) {
-        out.fill(0);
-        let n = out.len();
-        match self.buffer.pop(now) {
-            Playout::Frame { packet, .. } => {
-                let pt = packet.payload_type.0;
-                if let Some(i) = self.decoder(pt) {
-                    let dec = &mut self.decoders[i].1;
-                    let ch = usize::from(dec.channels().max(1));
-                    if let Ok(m) = dec.decode(&packet.payload, &mut self.scratch) {
-                        for (k, frame) in self.scratch[..m * ch].chunks_exact(ch).take(n).enumerate() {
-                            let s: i32 = frame.iter().map(|&x| i32::from(x)).sum();
-                            out[k] = (s / ch as i32) as i16;
-                        }
-                        self.last = Some(i);
-                    }
-                }
-            }
-            Playout::Conceal { .. } => {
-                if let Some(i) = self.last {
-                    let dec = &mut self.decoders[i].1;
-                    let ch = usize::from(dec.channels().max(1));
-                    if let Ok(m) = dec.conceal(n, &mut self.scratch) {
-                        for (k, frame) in self.scratch[..m.min(n) * ch].chunks_exact(ch).enumerate() {
-                            let s: i32 = frame.iter().map(|&x| i32::from(x)).sum();
-                            out[k] = (s / ch as i32) as i16;
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 /// Everything the session keeps per leg.
 pub(crate) struct LegState {
     pub(crate) ingress: Ingress,
-    playback: Playback,
+    receiver: AudioReceiver,
+    /// What the last pull produced (normal, concealed, stretched, comfort noise…).
+    pub(crate) last_pull: Option<PullInfo>,
     encoder: Box<dyn Encoder>,
     pub(crate) sender: RtpSender,
     /// RTP ticks per outbound frame.
@@ -139,7 +64,7 @@ impl LegState {
         cfg: &super::LegConfig,
         rate: SampleRate,
         ptime: Duration,
-        delay: Duration,
+        delay: PlayoutDelay,
     ) -> Result<LegState, SessionError> {
         let mut ingress = Ingress::new(IngressConfig::new(cfg.payloads.clone()));
         if let Some(remote) = cfg.remote {
@@ -149,7 +74,9 @@ impl LegState {
         let frame = rate.samples_in(ptime);
         Ok(LegState {
             ingress,
-            playback: Playback::new(cfg.payloads.clone(), cfg.send.clock_rate, rate, ptime, delay),
+            receiver: AudioReceiver::new(ReceiverConfig::new(cfg.payloads.clone(), rate).with_delay(delay).with_frame(ptime))
+                .map_err(|e| SessionError::UnsupportedCodec(e.to_string()))?,
+            last_pull: None,
             encoder,
             sender: RtpSender::new(cfg.ssrc, cfg.send.payload_type, cfg.initial_seq, cfg.initial_timestamp),
             ticks_per_frame: u32::try_from(cfg.send.clock_rate.ticks_in(ptime)).unwrap_or(u32::MAX),
@@ -162,12 +89,19 @@ impl LegState {
 
     /// Queues an accepted packet for playout.
     pub(crate) fn insert(&mut self, packet: MediaPacket) {
-        let _ = self.playback.buffer.insert(packet);
+        self.receiver.insert(packet);
     }
 
-    /// Plays out this tick's frame into `self.played`.
+    /// Plays out this tick's frame into `self.played` (decoded, concealed, time-stretched or
+    /// comfort noise: the receiver decides). On a receiver error the frame is silence.
     pub(crate) fn pull(&mut self, now: HostTime) {
-        self.playback.pull(now, &mut self.played);
+        match self.receiver.pull(now, &mut self.played) {
+            Ok(info) => self.last_pull = Some(info),
+            Err(_) => {
+                self.played.fill(0);
+                self.last_pull = None;
+            }
+        }
     }
 
     /// Encodes `pcm` (one frame at the session rate) and appends the RTP packet to `out`.
@@ -182,8 +116,8 @@ impl LegState {
         self.sender.skip(self.ticks_per_frame);
     }
 
-    /// Jitter buffer statistics.
-    pub(crate) fn jitter_stats(&self) -> crate::jitter::JitterStats {
-        self.playback.buffer.stats()
+    /// Receiver (jitter buffer) statistics.
+    pub(crate) fn receiver_stats(&self) -> ReceiverStats {
+        self.receiver.stats()
     }
 }

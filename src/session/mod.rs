@@ -331,7 +331,7 @@ impl CallSession {
         }
         if !new.record {
             if let Some(mut rec) = self.recorder.take() {
-                rec.finish(now)?;
+                rec.finish_at(now)?;
                 while let Some(page) = rec.poll_page() {
                     self.outputs.push_back(Output::Recording(page));
                 }
@@ -383,9 +383,10 @@ impl CallSession {
         &self.legs[leg.index()].ingress
     }
 
-    /// Jitter buffer statistics of `leg`.
-    pub fn jitter_stats(&self, leg: Leg) -> crate::jitter::JitterStats {
-        self.legs[leg.index()].jitter_stats()
+    /// Receiver (jitter buffer) statistics of `leg`: lost, late, concealed and stretched
+    /// time, playout delay, interarrival jitter.
+    pub fn receiver_stats(&self, leg: Leg) -> crate::jitter::ReceiverStats {
+        self.legs[leg.index()].receiver_stats()
     }
 
     /// The call's CDR-ready summary at `now`: talk time, digits, alarms, three-way signals,
@@ -554,7 +555,7 @@ impl CallSession {
         self.analyzer.end(at, cause.clone());
         self.drain_analysis();
         if let Some(rec) = self.recorder.as_mut() {
-            rec.finish(at)?;
+            rec.finish_at(at)?;
         }
         self.drain_recorder();
         self.recorder = None;
