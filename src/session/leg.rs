@@ -74,8 +74,10 @@ impl LegState {
         let frame = rate.samples_in(ptime);
         Ok(LegState {
             ingress,
-            receiver: AudioReceiver::new(ReceiverConfig::new(cfg.payloads.clone(), rate).with_delay(delay).with_frame(ptime))
-                .map_err(|e| SessionError::UnsupportedCodec(e.to_string()))?,
+            receiver: AudioReceiver::new(
+                ReceiverConfig::new(cfg.payloads.clone(), rate).with_delay(delay).with_frame(ptime),
+            )
+            .map_err(|e| SessionError::UnsupportedCodec(e.to_string()))?,
             last_pull: None,
             encoder,
             sender: RtpSender::new(cfg.ssrc, cfg.send.payload_type, cfg.initial_seq, cfg.initial_timestamp),
