@@ -939,6 +939,17 @@ jyqq_result jyqq_session_config_set_timing(jyqq_session_config *cfg,
                                            uint32_t media_timeout_ms);
 
 /**
+ * Sets the recording's page flush interval in ms (20..=1000, default 1000): a page is
+ * emitted at least this often, so a crash loses at most this much audio.
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE` (out of range).
+ *
+ * # Safety
+ * `cfg` is a live configuration or NULL.
+ */
+jyqq_result jyqq_session_config_set_flush_interval(jyqq_session_config *cfg, uint32_t flush_ms);
+
+/**
  * Reads the Ogg Opus stream in `len` bytes at `bytes` (RFC 7845; a crash-truncated file
  * reads up to its last complete page) and writes its facts to `*info`.
  *

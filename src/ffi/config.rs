@@ -40,6 +40,7 @@ pub struct jyqq_session_config {
     ptime: Option<Duration>,
     playout_delay: Option<Duration>,
     media_timeout: Option<Duration>,
+    flush_interval: Option<Duration>,
 }
 
 impl jyqq_session_config {
@@ -72,6 +73,9 @@ impl jyqq_session_config {
         }
         if let Some(t) = self.media_timeout {
             cfg.media_timeout = t;
+        }
+        if let Some(f) = self.flush_interval {
+            cfg.flush_interval = f;
         }
         if !self.warnings.is_empty() {
             let rate: SampleRate = cfg.mixing_rate()?;
@@ -126,6 +130,7 @@ pub unsafe extern "C" fn jyqq_session_config_new(
                 ptime: None,
                 playout_delay: None,
                 media_timeout: None,
+                flush_interval: None,
             };
             // SAFETY: checked non-NULL; writable by the caller's contract.
             unsafe { handle::write(out, register(cfg, Kind::SessionConfig)) };
@@ -365,6 +370,30 @@ pub unsafe extern "C" fn jyqq_session_config_set_timing(
             c.ptime = d(ptime_ms).or(c.ptime);
             c.playout_delay = d(playout_delay_ms).or(c.playout_delay);
             c.media_timeout = d(media_timeout_ms).or(c.media_timeout);
+            Ok(())
+        })
+    }
+}
+
+/// Sets the recording's page flush interval in ms (20..=1000, default 1000): a page is
+/// emitted at least this often, so a crash loses at most this much audio.
+///
+/// Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE` (out of range).
+///
+/// # Safety
+/// `cfg` is a live configuration or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn jyqq_session_config_set_flush_interval(
+    cfg: *mut jyqq_session_config,
+    flush_ms: u32,
+) -> jyqq_result {
+    // SAFETY: the caller's contract.
+    unsafe {
+        with_config(cfg, |c| {
+            if !(20..=1000).contains(&flush_ms) {
+                return Err(jyqq_result::JYQQ_INVALID_VALUE);
+            }
+            c.flush_interval = Some(Duration::from_millis(u64::from(flush_ms)));
             Ok(())
         })
     }

@@ -146,7 +146,6 @@ pub(crate) fn sockaddr(bytes: &[u8]) -> Result<SocketAddr, jyqq_result> {
         return Err(jyqq_result::JYQQ_INVALID_LENGTH);
     }
     // SAFETY: at least size_of::<sockaddr_in>() bytes; read unaligned, every bit pattern valid.
-    #[allow(unsafe_code)]
     let v4: libc::sockaddr_in = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
     match i32::from(v4.sin_family) {
         libc::AF_INET => Ok(SocketAddr::V4(SocketAddrV4::new(
@@ -158,7 +157,6 @@ pub(crate) fn sockaddr(bytes: &[u8]) -> Result<SocketAddr, jyqq_result> {
                 return Err(jyqq_result::JYQQ_INVALID_LENGTH);
             }
             // SAFETY: at least size_of::<sockaddr_in6>() bytes; every bit pattern valid.
-            #[allow(unsafe_code)]
             let v6: libc::sockaddr_in6 = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
             Ok(SocketAddr::V6(SocketAddrV6::new(
                 Ipv6Addr::from(v6.sin6_addr.s6_addr),
@@ -252,28 +250,24 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn sockaddrs_parse() {
-        // SAFETY (test): zeroed sockaddr structs are valid.
-        #[allow(unsafe_code)]
+        // SAFETY (test): zeroed sockaddr structs are valid; transmutes are between equal sizes.
         let mut v4: libc::sockaddr_in = unsafe { std::mem::zeroed() };
         v4.sin_family = libc::AF_INET as libc::sa_family_t;
         v4.sin_port = 4000u16.to_be();
         v4.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::new(192, 0, 2, 1)).to_be();
-        #[allow(unsafe_code)]
         let bytes: [u8; std::mem::size_of::<libc::sockaddr_in>()] = unsafe { std::mem::transmute(v4) };
         assert_eq!(sockaddr(&bytes), Ok("192.0.2.1:4000".parse().expect("literal")));
         assert_eq!(sockaddr(&bytes[..8]), Err(jyqq_result::JYQQ_INVALID_LENGTH));
-        #[allow(unsafe_code)]
         let mut v6: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
         v6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
         v6.sin6_port = 5004u16.to_be();
         v6.sin6_addr.s6_addr = "2001:db8::1".parse::<std::net::Ipv6Addr>().expect("literal").octets();
-        #[allow(unsafe_code)]
         let bytes6: [u8; std::mem::size_of::<libc::sockaddr_in6>()] = unsafe { std::mem::transmute(v6) };
         assert_eq!(sockaddr(&bytes6), Ok("[2001:db8::1]:5004".parse().expect("literal")));
         // An IPv6 family in a buffer only long enough for IPv4.
         assert_eq!(sockaddr(&bytes6[..16]), Err(jyqq_result::JYQQ_INVALID_LENGTH));
-        let mut unix = bytes;
-        unix[..2].copy_from_slice(&(libc::AF_UNIX as libc::sa_family_t).to_ne_bytes());
+        v4.sin_family = libc::AF_UNIX as libc::sa_family_t;
+        let unix: [u8; std::mem::size_of::<libc::sockaddr_in>()] = unsafe { std::mem::transmute(v4) };
         assert_eq!(sockaddr(&unix), Err(jyqq_result::JYQQ_INVALID_ADDRESS));
     }
 }

@@ -227,3 +227,69 @@ pub(crate) fn code(r: Result<(), jyqq_result>) -> jyqq_result {
         Err(e) => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_poisons_the_handle_which_can_still_be_freed() {
+        let p = register(5u32, Kind::Capture);
+        // SAFETY (test): `p` is a registered Box<u32> of Kind::Capture.
+        unsafe {
+            assert_eq!(with_handle(p, Kind::Capture, |_| panic!("bug")), jyqq_result::JYQQ_PANIC);
+            assert_eq!(with_handle(p, Kind::Capture, |_| jyqq_result::JYQQ_OK), jyqq_result::JYQQ_PANIC);
+            assert_eq!(free_handle(p, Kind::Capture), jyqq_result::JYQQ_OK);
+            assert_eq!(with_handle(p, Kind::Capture, |_| jyqq_result::JYQQ_OK), jyqq_result::JYQQ_INVALID_HANDLE);
+        }
+        assert_eq!(guard(|| panic!("bug")), jyqq_result::JYQQ_PANIC);
+    }
+
+    #[test]
+    fn a_handle_in_use_is_busy_and_cannot_be_freed() {
+        let p = register(String::from("x"), Kind::SessionConfig);
+        // SAFETY (test): `p` is a registered Box<String> of Kind::SessionConfig.
+        unsafe {
+            let r = with_handle(p, Kind::SessionConfig, |s| {
+                s.push('y');
+                assert_eq!(
+                    with_handle(p, Kind::SessionConfig, |_| jyqq_result::JYQQ_OK),
+                    jyqq_result::JYQQ_HANDLE_BUSY
+                );
+                assert_eq!(free_handle(p, Kind::SessionConfig), jyqq_result::JYQQ_HANDLE_BUSY);
+                jyqq_result::JYQQ_OK
+            });
+            assert_eq!(r, jyqq_result::JYQQ_OK);
+            assert_eq!(with_handle(p, Kind::Session, |_| jyqq_result::JYQQ_OK), jyqq_result::JYQQ_INVALID_HANDLE);
+            assert_eq!(
+                with_handle(p, Kind::SessionConfig, |s| if s == "xy" {
+                    jyqq_result::JYQQ_OK
+                } else {
+                    jyqq_result::JYQQ_PANIC
+                }),
+                jyqq_result::JYQQ_OK
+            );
+            assert_eq!(free_handle(p, Kind::SessionConfig), jyqq_result::JYQQ_OK);
+            assert_eq!(free_handle(p, Kind::SessionConfig), jyqq_result::JYQQ_INVALID_HANDLE);
+            assert_eq!(free_handle(std::ptr::null_mut::<String>(), Kind::SessionConfig), jyqq_result::JYQQ_OK);
+        }
+    }
+
+    #[test]
+    fn buffers_are_checked() {
+        let v = [1i16, 2, 3];
+        // SAFETY (test): the pointers below are either valid for the lengths or rejected first.
+        unsafe {
+            assert_eq!(slice(v.as_ptr(), 3), Ok(&v[..]));
+            assert_eq!(slice::<i16>(std::ptr::null(), 0), Ok(&[][..]));
+            assert_eq!(slice::<i16>(std::ptr::null(), 1), Err(jyqq_result::JYQQ_NULL_PARAMETER));
+            let odd = (v.as_ptr() as *const u8).add(1) as *const i16;
+            assert_eq!(slice(odd, 1), Err(jyqq_result::JYQQ_INVALID_VALUE));
+            assert_eq!(slice(v.as_ptr(), usize::MAX / 2), Err(jyqq_result::JYQQ_INVALID_LENGTH));
+            assert_eq!(data(b"ab".as_ptr(), 0), Err(jyqq_result::JYQQ_INVALID_LENGTH));
+            assert_eq!(string(c"héllo".as_ptr()), Ok("héllo"));
+            assert_eq!(string(c"\xff".as_ptr()), Err(jyqq_result::JYQQ_INVALID_UTF8));
+            assert_eq!(opt_string(std::ptr::null()), Ok(None));
+        }
+    }
+}
