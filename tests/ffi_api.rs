@@ -4,6 +4,8 @@
 #![allow(unsafe_code)]
 
 mod common;
+#[allow(dead_code)]
+mod evidence_support;
 
 use jyqq_media::codec::{ulaw_decode, ulaw_encode};
 use jyqq_media::ffi::*;
@@ -404,4 +406,77 @@ fn bad_buffers_are_refused() {
         assert_eq!(jyqq_session_free(s), OK);
         assert_eq!(jyqq_session_config_free(cfg), OK);
     }
+}
+
+/// jyqq_recording_verify on a signed recording: intact, then with one byte changed.
+#[test]
+fn recording_verify() {
+    use jyqq_media::record::keys::SigningKey;
+    let rec = evidence_support::record_tone_call(2.0, |_, _| false, |_| {});
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let public = key.verifying_key().to_bytes();
+    let manifest = rec.manifest(&key);
+    let mut file = rec.segments().remove(0);
+    let verify = |file: &[u8], cap: usize| {
+        let mut intact = false;
+        let mut report = vec![0 as c_char; cap];
+        let mut len = 0usize;
+        // SAFETY (test): every buffer is valid for the length passed.
+        let r = unsafe {
+            jyqq_recording_verify(
+                manifest.as_ptr(),
+                manifest.len(),
+                public.as_ptr(),
+                file.as_ptr(),
+                file.len(),
+                ptr::null(),
+                0,
+                &mut intact,
+                report.as_mut_ptr(),
+                cap,
+                &mut len,
+            )
+        };
+        let text = if r == OK {
+            // SAFETY (test): NUL-terminated on OK.
+            unsafe { CStr::from_ptr(report.as_ptr()) }.to_str().expect("UTF-8").to_string()
+        } else {
+            String::new()
+        };
+        (r, intact, len, text)
+    };
+    let (r, intact, len, text) = verify(&file, 4096);
+    assert_eq!((r, intact), (OK, true), "{text}");
+    assert!(text.starts_with("OK: call "), "{text}");
+    assert_eq!(text.len(), len);
+    // Too small a report buffer: the verdict and the length are still given.
+    let (r, intact, len2, _) = verify(&file, 4);
+    assert_eq!((r, intact, len2), (jyqq_result::JYQQ_BUFFER_TOO_SMALL, true, len));
+    let mid = file.len() / 2;
+    file[mid] ^= 0x01;
+    let (r, intact, _, text) = verify(&file, 4096);
+    assert_eq!((r, intact), (OK, false));
+    assert!(text.starts_with("NOT INTACT"), "{text}");
+    // A key that is not a curve point is refused.
+    let mut bad_key = [0u8; 32];
+    bad_key[31] = 0x80;
+    bad_key[0] = 2;
+    let (mut intact, mut len) = (false, 0usize);
+    // SAFETY (test): valid buffers.
+    let r = unsafe {
+        jyqq_recording_verify(
+            manifest.as_ptr(),
+            manifest.len(),
+            bad_key.as_ptr(),
+            file.as_ptr(),
+            file.len(),
+            ptr::null(),
+            0,
+            &mut intact,
+            ptr::null_mut(),
+            0,
+            &mut len,
+        )
+    };
+    assert_eq!(r, jyqq_result::JYQQ_MANIFEST_UNREADABLE);
 }

@@ -52,22 +52,30 @@ fn static_lib() -> PathBuf {
     p
 }
 
-/// Compiles `source` (C99, all warnings as errors) against the header and static library.
-fn compile(source: &str, name: &str) -> PathBuf {
+/// Compiles `source` (C99, all warnings as errors) against the header and the static
+/// library, or the shared one (`libjyqq_media.so` beside it, found through an rpath).
+fn compile_with(source: &str, name: &str, shared: bool) -> PathBuf {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let o = Command::new(&cc)
-        .args(["-std=c99", "-D_DEFAULT_SOURCE", "-Wall", "-Wextra", "-pedantic", "-Werror", "-g"])
+    let mut cmd = Command::new(&cc);
+    cmd.args(["-std=c99", "-D_DEFAULT_SOURCE", "-Wall", "-Wextra", "-pedantic", "-Werror", "-g"])
         .arg(format!("-I{}", root().join("include").display()))
-        .arg(root().join(source))
-        .arg(static_lib())
-        .args(NATIVE_LIBS)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run the C compiler");
+        .arg(root().join(source));
+    let lib = static_lib();
+    if shared {
+        let dir = lib.parent().expect("lib dir");
+        assert!(dir.join("libjyqq_media.so").is_file(), "no libjyqq_media.so in {}", dir.display());
+        cmd.arg(format!("-L{}", dir.display())).arg(format!("-Wl,-rpath,{}", dir.display())).arg("-ljyqq_media");
+    } else {
+        cmd.arg(lib).args(NATIVE_LIBS);
+    }
+    let o = cmd.arg("-o").arg(&out).output().expect("run the C compiler");
     assert!(o.status.success(), "{cc} failed on {source}:\n{}", String::from_utf8_lossy(&o.stderr));
     out
+}
+
+fn compile(source: &str, name: &str) -> PathBuf {
+    compile_with(source, name, false)
 }
 
 /// Runs `program args` (under valgrind when `valgrind` is true); returns stdout.
@@ -189,4 +197,7 @@ fn c_misuse_gets_error_codes_not_crashes() {
     if have_tool("valgrind") {
         assert_eq!(run(&exe, &[], true), out);
     }
+    // The same program linked against the shared library (every symbol exported).
+    let shared = compile_with("tests/c/ffi_misuse.c", "ffi_misuse_shared", true);
+    assert_eq!(run(&shared, &[], false), out);
 }
