@@ -4,7 +4,6 @@
 #![allow(unsafe_code)]
 
 mod common;
-#[allow(dead_code)]
 mod evidence_support;
 
 use jyqq_media::codec::{ulaw_decode, ulaw_encode};
