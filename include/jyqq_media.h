@@ -252,10 +252,35 @@ typedef struct {
 } jyqq_datagram;
 
 /**
+ * Whether and to whom a monitor (tap) speaks.
+ */
+typedef uint32_t jyqq_talk;
+
+/**
+ * What a monitor hears (its `JYQQ_OUTPUT_TAP` frames).
+ */
+typedef uint32_t jyqq_listen;
+
+/**
+ * Who hears a tone or prompt.
+ */
+typedef uint32_t jyqq_target;
+
+/**
+ * How a tone or prompt combines with the conversation.
+ */
+typedef uint32_t jyqq_play_mode;
+
+/**
  * The call's recording and monitoring policy (fail-closed; can be tightened, never
  * loosened).
  */
 typedef uint32_t jyqq_policy;
+
+/**
+ * Why a call ended.
+ */
+typedef uint32_t jyqq_end_cause;
 
 /**
  * What `jyqq_ogg_opus_info` reads from an Ogg Opus file (RFC 7845).
@@ -392,31 +417,6 @@ typedef struct {
    */
   size_t json_len;
 } jyqq_output;
-
-/**
- * Whether and to whom a monitor (tap) speaks.
- */
-typedef uint32_t jyqq_talk;
-
-/**
- * What a monitor hears (its `JYQQ_OUTPUT_TAP` frames).
- */
-typedef uint32_t jyqq_listen;
-
-/**
- * Who hears a tone or prompt.
- */
-typedef uint32_t jyqq_target;
-
-/**
- * How a tone or prompt combines with the conversation.
- */
-typedef uint32_t jyqq_play_mode;
-
-/**
- * Why a call ended.
- */
-typedef uint32_t jyqq_end_cause;
 
 /**
  * Leg A: the inmate's phone (recording channel 0, left).
@@ -800,6 +800,173 @@ jyqq_result jyqq_capture_call_datagram(jyqq_capture *c,
                                        jyqq_datagram *datagram);
 
 /**
+ * Attaches a monitor at `now_ns`: `talk` (`JYQQ_TALK_*`) says whom it speaks to,
+ * `listen` (`JYQQ_LISTEN_*`) what it hears; writes its id to `*tap`.
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE` (unknown
+ * constants, or neither talking nor listening), `JYQQ_FORBIDDEN_BY_POLICY`,
+ * `JYQQ_TOO_MANY_TAPS`, `JYQQ_CALL_ENDED`.
+ *
+ * # Safety
+ * `s` is a live session or NULL; `tap` is NULL or writable.
+ */
+jyqq_result jyqq_session_add_tap(jyqq_session *s,
+                                 uint64_t now_ns,
+                                 jyqq_talk talk,
+                                 jyqq_listen listen,
+                                 uint32_t *tap);
+
+/**
+ * Switches monitor `tap` to another mode at `now_ns` (e.g. listen → whisper).
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE`,
+ * `JYQQ_UNKNOWN_TAP`.
+ *
+ * # Safety
+ * `s` is a live session or NULL.
+ */
+jyqq_result jyqq_session_change_tap(jyqq_session *s,
+                                    uint64_t now_ns,
+                                    uint32_t tap,
+                                    jyqq_talk talk,
+                                    jyqq_listen listen);
+
+/**
+ * Detaches monitor `tap` at `now_ns`.
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_UNKNOWN_TAP`.
+ *
+ * # Safety
+ * `s` is a live session or NULL.
+ */
+jyqq_result jyqq_session_remove_tap(jyqq_session *s, uint64_t now_ns, uint32_t tap);
+
+/**
+ * Monitor `tap`'s microphone audio for the next frame: mono PCM at the session's rate,
+ * exactly one frame (`samples_per_channel` = the `samples_per_frame` of
+ * `jyqq_session_frame_info`). Heard only by the legs the tap talks to.
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_LENGTH`,
+ * `JYQQ_UNKNOWN_TAP`.
+ *
+ * # Safety
+ * `s` is a live session or NULL; `pcm` is NULL or points to `samples_per_channel`
+ * samples.
+ */
+jyqq_result jyqq_session_push_guard_audio(jyqq_session *s,
+                                          uint32_t tap,
+                                          const int16_t *pcm,
+                                          size_t samples_per_channel);
+
+/**
+ * Plays a tone from `at_ns` (not before the next frame) to `target` (`JYQQ_TARGET_*`;
+ * `tap` names the monitor for `JYQQ_TARGET_TAP`, else ignored), mixed or replacing the
+ * conversation (`mode`, `JYQQ_PLAY_*`): a sine of `freq_hz` (0 < f < half the session's
+ * rate) at `level_dbm0` (≤ +3 dBm0, A-law reference, ITU-T G.711 §5) for `duration_ms`.
+ * Writes the playback id to `*playback` (events `JYQQ_EVENT_PLAYBACK_STARTED/ENDED`).
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE`,
+ * `JYQQ_UNKNOWN_TAP`, `JYQQ_FORBIDDEN_BY_POLICY` (to a tap under a no-monitor policy),
+ * `JYQQ_CALL_ENDED`.
+ *
+ * # Safety
+ * `s` is a live session or NULL; `playback` is NULL or writable.
+ */
+jyqq_result jyqq_session_play_tone(jyqq_session *s,
+                                   uint64_t at_ns,
+                                   jyqq_target target,
+                                   uint32_t tap,
+                                   jyqq_play_mode mode,
+                                   float freq_hz,
+                                   float level_dbm0,
+                                   uint32_t duration_ms,
+                                   uint32_t *playback);
+
+/**
+ * Plays a recorded prompt from `at_ns`, as `jyqq_session_play_tone` but the audio is
+ * `pcm`: `samples_per_channel` × `channels` interleaved samples at `rate_hz` (copied;
+ * downmixed to mono, resampled to the session's rate by linear interpolation).
+ *
+ * Errors: as `jyqq_session_play_tone`; `JYQQ_INVALID_LENGTH` for no samples.
+ *
+ * # Safety
+ * As `jyqq_session_play_tone`; `pcm` is NULL or points to
+ * `samples_per_channel * channels` samples.
+ */
+jyqq_result jyqq_session_play_prompt(jyqq_session *s,
+                                     uint64_t at_ns,
+                                     jyqq_target target,
+                                     uint32_t tap,
+                                     jyqq_play_mode mode,
+                                     const int16_t *pcm,
+                                     size_t samples_per_channel,
+                                     uint32_t channels,
+                                     uint32_t rate_hz,
+                                     uint32_t *playback);
+
+/**
+ * Tightens the policy at `now_ns` (`JYQQ_POLICY_*`; it can never be loosened: asking
+ * for a looser one changes nothing). Turning monitoring off removes every tap at once;
+ * turning recording off ends the recording there (its pages so far stay valid, closed
+ * with an end-of-stream page).
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE`,
+ * `JYQQ_RECORDER_FAILURE`.
+ *
+ * # Safety
+ * `s` is a live session or NULL.
+ */
+jyqq_result jyqq_session_tighten_policy(jyqq_session *s, uint64_t now_ns, jyqq_policy policy);
+
+/**
+ * Ends the call at `now_ns` with `cause` (`JYQQ_END_*`), at once. Then drain
+ * `jyqq_session_poll_output` until `JYQQ_OUTPUT_NONE` (the last recording pages and the
+ * `JYQQ_EVENT_ENDED` event come out). A second disconnect does nothing.
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE`,
+ * `JYQQ_RECORDER_FAILURE`.
+ *
+ * # Safety
+ * `s` is a live session or NULL.
+ */
+jyqq_result jyqq_session_disconnect(jyqq_session *s, uint64_t now_ns, jyqq_end_cause cause);
+
+/**
+ * Ends the call after a final tone to both legs (replacing the conversation): the call
+ * ends when the tone has finished (keep calling `jyqq_session_handle_timeout`). Tone
+ * parameters as `jyqq_session_play_tone`.
+ *
+ * Errors: as `jyqq_session_disconnect`; `JYQQ_INVALID_VALUE` for the tone.
+ *
+ * # Safety
+ * `s` is a live session or NULL.
+ */
+jyqq_result jyqq_session_disconnect_with_tone(jyqq_session *s,
+                                              uint64_t now_ns,
+                                              jyqq_end_cause cause,
+                                              float freq_hz,
+                                              float level_dbm0,
+                                              uint32_t duration_ms);
+
+/**
+ * Ends the call after a final prompt to both legs; prompt parameters as
+ * `jyqq_session_play_prompt`.
+ *
+ * Errors: as `jyqq_session_disconnect`; `JYQQ_INVALID_LENGTH` / `JYQQ_INVALID_VALUE`
+ * for the prompt.
+ *
+ * # Safety
+ * `s` is a live session or NULL; `pcm` as in `jyqq_session_play_prompt`.
+ */
+jyqq_result jyqq_session_disconnect_with_prompt(jyqq_session *s,
+                                                uint64_t now_ns,
+                                                jyqq_end_cause cause,
+                                                const int16_t *pcm,
+                                                size_t samples_per_channel,
+                                                uint32_t channels,
+                                                uint32_t rate_hz);
+
+/**
  * Creates an empty session configuration for call `call_id` (NUL-terminated UTF-8,
  * recorded in the recording's tags): policy `JYQQ_POLICY_RECORD`, 20 ms frames, 60 ms
  * playout delay, no time limit, 30 s media timeout. Both legs must be set with
@@ -1126,173 +1293,6 @@ jyqq_result jyqq_session_handle_timeout(jyqq_session *s, uint64_t now_ns);
  * `s` is a live session or NULL; `out` is NULL or writable.
  */
 jyqq_result jyqq_session_poll_output(jyqq_session *s, uint64_t now_ns, jyqq_output *out);
-
-/**
- * Attaches a monitor at `now_ns`: `talk` (`JYQQ_TALK_*`) says whom it speaks to,
- * `listen` (`JYQQ_LISTEN_*`) what it hears; writes its id to `*tap`.
- *
- * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE` (unknown
- * constants, or neither talking nor listening), `JYQQ_FORBIDDEN_BY_POLICY`,
- * `JYQQ_TOO_MANY_TAPS`, `JYQQ_CALL_ENDED`.
- *
- * # Safety
- * `s` is a live session or NULL; `tap` is NULL or writable.
- */
-jyqq_result jyqq_session_add_tap(jyqq_session *s,
-                                 uint64_t now_ns,
-                                 jyqq_talk talk,
-                                 jyqq_listen listen,
-                                 uint32_t *tap);
-
-/**
- * Switches monitor `tap` to another mode at `now_ns` (e.g. listen → whisper).
- *
- * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE`,
- * `JYQQ_UNKNOWN_TAP`.
- *
- * # Safety
- * `s` is a live session or NULL.
- */
-jyqq_result jyqq_session_change_tap(jyqq_session *s,
-                                    uint64_t now_ns,
-                                    uint32_t tap,
-                                    jyqq_talk talk,
-                                    jyqq_listen listen);
-
-/**
- * Detaches monitor `tap` at `now_ns`.
- *
- * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_UNKNOWN_TAP`.
- *
- * # Safety
- * `s` is a live session or NULL.
- */
-jyqq_result jyqq_session_remove_tap(jyqq_session *s, uint64_t now_ns, uint32_t tap);
-
-/**
- * Monitor `tap`'s microphone audio for the next frame: mono PCM at the session's rate,
- * exactly one frame (`samples_per_channel` = the `samples_per_frame` of
- * `jyqq_session_frame_info`). Heard only by the legs the tap talks to.
- *
- * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_LENGTH`,
- * `JYQQ_UNKNOWN_TAP`.
- *
- * # Safety
- * `s` is a live session or NULL; `pcm` is NULL or points to `samples_per_channel`
- * samples.
- */
-jyqq_result jyqq_session_push_guard_audio(jyqq_session *s,
-                                          uint32_t tap,
-                                          const int16_t *pcm,
-                                          size_t samples_per_channel);
-
-/**
- * Plays a tone from `at_ns` (not before the next frame) to `target` (`JYQQ_TARGET_*`;
- * `tap` names the monitor for `JYQQ_TARGET_TAP`, else ignored), mixed or replacing the
- * conversation (`mode`, `JYQQ_PLAY_*`): a sine of `freq_hz` (0 < f < half the session's
- * rate) at `level_dbm0` (≤ +3 dBm0, A-law reference, ITU-T G.711 §5) for `duration_ms`.
- * Writes the playback id to `*playback` (events `JYQQ_EVENT_PLAYBACK_STARTED/ENDED`).
- *
- * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE`,
- * `JYQQ_UNKNOWN_TAP`, `JYQQ_FORBIDDEN_BY_POLICY` (to a tap under a no-monitor policy),
- * `JYQQ_CALL_ENDED`.
- *
- * # Safety
- * `s` is a live session or NULL; `playback` is NULL or writable.
- */
-jyqq_result jyqq_session_play_tone(jyqq_session *s,
-                                   uint64_t at_ns,
-                                   jyqq_target target,
-                                   uint32_t tap,
-                                   jyqq_play_mode mode,
-                                   float freq_hz,
-                                   float level_dbm0,
-                                   uint32_t duration_ms,
-                                   uint32_t *playback);
-
-/**
- * Plays a recorded prompt from `at_ns`, as `jyqq_session_play_tone` but the audio is
- * `pcm`: `samples_per_channel` × `channels` interleaved samples at `rate_hz` (copied;
- * downmixed to mono, resampled to the session's rate by linear interpolation).
- *
- * Errors: as `jyqq_session_play_tone`; `JYQQ_INVALID_LENGTH` for no samples.
- *
- * # Safety
- * As `jyqq_session_play_tone`; `pcm` is NULL or points to
- * `samples_per_channel * channels` samples.
- */
-jyqq_result jyqq_session_play_prompt(jyqq_session *s,
-                                     uint64_t at_ns,
-                                     jyqq_target target,
-                                     uint32_t tap,
-                                     jyqq_play_mode mode,
-                                     const int16_t *pcm,
-                                     size_t samples_per_channel,
-                                     uint32_t channels,
-                                     uint32_t rate_hz,
-                                     uint32_t *playback);
-
-/**
- * Tightens the policy at `now_ns` (`JYQQ_POLICY_*`; it can never be loosened: asking
- * for a looser one changes nothing). Turning monitoring off removes every tap at once;
- * turning recording off ends the recording there (its pages so far stay valid, closed
- * with an end-of-stream page).
- *
- * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE`,
- * `JYQQ_RECORDER_FAILURE`.
- *
- * # Safety
- * `s` is a live session or NULL.
- */
-jyqq_result jyqq_session_tighten_policy(jyqq_session *s, uint64_t now_ns, jyqq_policy policy);
-
-/**
- * Ends the call at `now_ns` with `cause` (`JYQQ_END_*`), at once. Then drain
- * `jyqq_session_poll_output` until `JYQQ_OUTPUT_NONE` (the last recording pages and the
- * `JYQQ_EVENT_ENDED` event come out). A second disconnect does nothing.
- *
- * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE`,
- * `JYQQ_RECORDER_FAILURE`.
- *
- * # Safety
- * `s` is a live session or NULL.
- */
-jyqq_result jyqq_session_disconnect(jyqq_session *s, uint64_t now_ns, jyqq_end_cause cause);
-
-/**
- * Ends the call after a final tone to both legs (replacing the conversation): the call
- * ends when the tone has finished (keep calling `jyqq_session_handle_timeout`). Tone
- * parameters as `jyqq_session_play_tone`.
- *
- * Errors: as `jyqq_session_disconnect`; `JYQQ_INVALID_VALUE` for the tone.
- *
- * # Safety
- * `s` is a live session or NULL.
- */
-jyqq_result jyqq_session_disconnect_with_tone(jyqq_session *s,
-                                              uint64_t now_ns,
-                                              jyqq_end_cause cause,
-                                              float freq_hz,
-                                              float level_dbm0,
-                                              uint32_t duration_ms);
-
-/**
- * Ends the call after a final prompt to both legs; prompt parameters as
- * `jyqq_session_play_prompt`.
- *
- * Errors: as `jyqq_session_disconnect`; `JYQQ_INVALID_LENGTH` / `JYQQ_INVALID_VALUE`
- * for the prompt.
- *
- * # Safety
- * `s` is a live session or NULL; `pcm` as in `jyqq_session_play_prompt`.
- */
-jyqq_result jyqq_session_disconnect_with_prompt(jyqq_session *s,
-                                                uint64_t now_ns,
-                                                jyqq_end_cause cause,
-                                                const int16_t *pcm,
-                                                size_t samples_per_channel,
-                                                uint32_t channels,
-                                                uint32_t rate_hz);
 
 /**
  * Re-binds leg `leg`'s remote media address (`"192.0.2.1:4000"`) after signalling

@@ -62,6 +62,7 @@
 #![allow(non_camel_case_types)]
 
 mod capture;
+mod commands;
 mod config;
 mod convert;
 mod event_json;
@@ -72,6 +73,7 @@ mod session;
 mod types;
 
 pub use capture::*;
+pub use commands::*;
 pub use config::*;
 pub use ogg::*;
 pub use result::jyqq_result;
