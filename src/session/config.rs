@@ -44,6 +44,13 @@ pub struct Warning {
     pub source: crate::mix::Source,
 }
 
+impl Warning {
+    /// A warning playing `source` `before` the limit.
+    pub fn new(before: Duration, source: crate::mix::Source) -> Self {
+        Warning { before, source }
+    }
+}
+
 /// Settings of a [`CallSession`](super::CallSession).
 #[derive(Debug, Clone)]
 #[non_exhaustive]

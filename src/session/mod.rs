@@ -564,6 +564,20 @@ impl CallSession {
     }
 }
 
+impl SessionConfig {
+    /// The internal mixing rate a session made from this configuration will use:
+    /// [`SessionConfig::rate`] if set, else the lowest rate both legs' codecs work at
+    /// (tones and prompts must be made at it).
+    ///
+    /// Errors: [`SessionError::UnsupportedCodec`], [`SessionError::NoCommonRate`].
+    pub fn mixing_rate(&self) -> Result<SampleRate, SessionError> {
+        match self.rate {
+            Some(r) => Ok(r),
+            None => common_rate(self),
+        }
+    }
+}
+
 /// The lowest rate at which both legs' codecs (sent and received) can run without resampling.
 fn common_rate(cfg: &SessionConfig) -> Result<SampleRate, SessionError> {
     let mut fixed: Option<SampleRate> = None;
