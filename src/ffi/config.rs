@@ -69,7 +69,7 @@ impl jyqq_session_config {
             cfg.ptime = p;
         }
         if let Some(d) = self.playout_delay {
-            cfg.playout_delay = d;
+            cfg.playout_delay = crate::jitter::PlayoutDelay::Fixed(d);
         }
         if let Some(t) = self.media_timeout {
             cfg.media_timeout = t;
@@ -102,8 +102,8 @@ unsafe fn with_config(
 }
 
 /// Creates an empty session configuration for call `call_id` (NUL-terminated UTF-8,
-/// recorded in the recording's tags): policy `JYQQ_POLICY_RECORD`, 20 ms frames, 60 ms
-/// playout delay, no time limit, 30 s media timeout. Both legs must be set with
+/// recorded in the recording's tags): policy `JYQQ_POLICY_RECORD`, 20 ms frames, adaptive
+/// playout delay (20–500 ms), no time limit, 30 s media timeout. Both legs must be set with
 /// `jyqq_session_config_set_leg` before use. Free it with `jyqq_session_config_free`.
 ///
 /// Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_UTF8`.
@@ -344,8 +344,8 @@ pub unsafe extern "C" fn jyqq_session_config_add_warning_prompt(
 }
 
 /// Sets timing: `ptime_ms` the frame period of outbound packets (default 20; 0 keeps
-/// the current value), `playout_delay_ms` each leg's jitter-buffer delay (default 60;
-/// 0 keeps), `media_timeout_ms` the silence after which `JYQQ_EVENT_MEDIA_TIMEOUT` fires
+/// the current value), `playout_delay_ms` a fixed jitter-buffer delay for each leg
+/// (default: adaptive, 20–500 ms; 0 keeps the current setting), `media_timeout_ms` the silence after which `JYQQ_EVENT_MEDIA_TIMEOUT` fires
 /// (default 30 000; 0 keeps).
 ///
 /// Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_VALUE` (a ptime
