@@ -127,12 +127,7 @@ pub struct CallRecording {
 ///
 /// Errors: [`ReplayError::NoRtp`], [`ReplayError::NoSuchCall`], [`ReplayError::UnsupportedCodec`].
 pub fn record_capture(capture: &Capture, opts: &ReplayOptions) -> Result<Vec<CallRecording>, ReplayError> {
-    let streams = find_rtp_streams(capture);
-    if streams.is_empty() {
-        return Err(ReplayError::NoRtp);
-    }
-    let calls = pair_calls(&streams);
-    let sdp = sdp_payload_maps(capture);
+    let calls = capture_calls(capture)?;
     if let Some(n) = opts.call {
         if n == 0 || n > calls.len() {
             return Err(ReplayError::NoSuchCall { asked: n, found: calls.len() });
@@ -140,26 +135,55 @@ pub fn record_capture(capture: &Capture, opts: &ReplayOptions) -> Result<Vec<Cal
     }
     let registry = opts.registry.clone().unwrap_or_else(default_registry);
     let mut out = Vec::new();
-    for (i, call) in calls.iter().enumerate() {
-        let number = i + 1;
-        if opts.call.is_some_and(|n| n != number) {
+    for call in calls {
+        if opts.call.is_some_and(|n| n != call.number) {
             continue;
         }
-        let mut inputs: [Vec<&Datagram>; 2] = [Vec::new(), Vec::new()];
-        let mut maps = [PayloadMap::static_defaults(), PayloadMap::static_defaults()];
+        out.push(record_legs_inner(call.number, call.legs, call.payloads, &registry, !opts.skip_analysis)?);
+    }
+    Ok(out)
+}
+
+/// One call found in a capture: its legs' datagrams in arrival order and payload maps.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallInput<'a> {
+    /// Call number, from 1, in order of the call's first packet.
+    pub number: usize,
+    /// Leg A's and leg B's datagrams (leg B empty for a one-leg call).
+    pub legs: [Vec<&'a Datagram>; 2],
+    /// Each leg's payload types: RFC 3551 static ones plus the capture's SDP rtpmaps.
+    pub payloads: [PayloadMap; 2],
+}
+
+/// The calls of a capture: RTP streams paired by reversed address/port, with the payload
+/// types each leg's SDP announced.
+///
+/// Errors: [`ReplayError::NoRtp`].
+pub fn capture_calls(capture: &Capture) -> Result<Vec<CallInput<'_>>, ReplayError> {
+    let streams = find_rtp_streams(capture);
+    if streams.is_empty() {
+        return Err(ReplayError::NoRtp);
+    }
+    let calls = pair_calls(&streams);
+    let sdp = sdp_payload_maps(capture);
+    let mut out = Vec::new();
+    for (i, call) in calls.iter().enumerate() {
+        let mut legs: [Vec<&Datagram>; 2] = [Vec::new(), Vec::new()];
+        let mut payloads = [PayloadMap::static_defaults(), PayloadMap::static_defaults()];
         for (li, leg) in [Some(&call.leg_a), call.leg_b.as_ref()].into_iter().enumerate() {
             let Some(leg) = leg else { continue };
-            inputs[li] = leg.datagrams.iter().map(|&d| &capture.datagrams[d]).collect();
+            legs[li] = leg.datagrams.iter().map(|&d| &capture.datagrams[d]).collect();
             for &si in &leg.streams {
                 for m in rtpmaps_for_stream(&sdp, &streams[si]) {
                     let mut f =
                         PayloadFormat::new(PayloadType(m.pt), &m.encoding, ClockRate::new(m.clock_rate), m.channels);
                     f.fmtp = m.fmtp.clone();
-                    let _ = maps[li].insert(f);
+                    let _ = payloads[li].insert(f);
                 }
             }
         }
-        out.push(record_legs_inner(number, inputs, maps, &registry, !opts.skip_analysis)?);
+        out.push(CallInput { number: i + 1, legs, payloads });
     }
     Ok(out)
 }

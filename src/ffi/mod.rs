@@ -65,7 +65,7 @@ mod capture;
 mod commands;
 mod config;
 mod convert;
-mod event_json;
+pub(crate) mod event_json;
 mod handle;
 mod ogg;
 mod result;

@@ -51,6 +51,15 @@ pub struct SessionEvent {
     pub kind: EventKind,
 }
 
+impl SessionEvent {
+    /// The event as one JSON object (no newline): `type`, `at_ns`, `leg` and the fields of
+    /// its kind — the same text the C ABI hands to C hosts (table in `src/ffi/event_json.rs`).
+    /// For audit logs and `events.jsonl`.
+    pub fn to_json(&self) -> String {
+        crate::ffi::event_json::describe(self).json
+    }
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
