@@ -3,14 +3,15 @@
 //! - `engine`: two G.711 legs of the embedded default call (18 s) → ingress → timeline
 //!   (reorder window, decode, gap fill) → stereo Opus at 8 kHz → Ogg pages.
 //! - `engine_with_analysis`: the same plus the call analysis bank (VAD, DTMF, metering…).
-//! - `bare_opus`: libopus encoding the same stereo PCM (already decoded) at the same settings.
+//! - `bare_opus`: libopus encoding the same two channels (already decoded) at the same settings
+//!   (multistream, one 16 kbit/s mono stream per party).
 //!
 //! Both report the time for the whole call; µs per call-second = time / call seconds.
 //! The engine's overhead is `engine / bare_opus − 1` (target ≤ 15 %).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use jyqq_media::capture::read_capture;
-use jyqq_media::codec::{ulaw_decode, OpusEncoder, OpusEncoderConfig};
+use jyqq_media::codec::{ulaw_decode, OpusMultistreamConfig, OpusMultistreamEncoder};
 use jyqq_media::replay::{record_capture, ReplayOptions};
 use jyqq_media::SampleRate;
 use std::time::Duration;
@@ -61,12 +62,11 @@ fn pipeline(c: &mut Criterion) {
     });
     g.bench_function("bare_opus", |b| {
         b.iter(|| {
-            let mut cfg = OpusEncoderConfig::default();
-            cfg.sample_rate = SampleRate::HZ_8000;
-            cfg.channels = 2;
-            cfg.bitrate_bps = Some(24_000);
+            // The recorder's settings: one mono stream per party at 8 kHz, 16 kbit/s each.
+            let mut cfg = OpusMultistreamConfig::new(SampleRate::HZ_8000, 2);
+            cfg.bitrate_per_stream = 16_000;
             cfg.complexity = 5;
-            let mut enc = OpusEncoder::new(cfg).expect("encoder");
+            let mut enc = OpusMultistreamEncoder::new(cfg).expect("encoder");
             let mut out = [0u8; 1500];
             let mut bytes = 0;
             for frame in pcm.chunks_exact(320) {

@@ -4,7 +4,7 @@
 //! Each iteration is 10 s of call (500 frames per leg). µs per call-second = time / 10.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use jyqq_media::codec::{ulaw_encode, OpusEncoder, OpusEncoderConfig};
+use jyqq_media::codec::{ulaw_encode, OpusEncoder, OpusEncoderConfig, OpusMultistreamConfig, OpusMultistreamEncoder};
 use jyqq_media::mix::{Direction, Listen, ListenLayout, TapKind};
 use jyqq_media::rtp::{PayloadFormat, PayloadType, RtpHeader, Ssrc};
 use jyqq_media::session::{CallSession, LegConfig, Output, SessionConfig};
@@ -87,11 +87,11 @@ fn sessions(c: &mut Criterion) {
     g.sample_size(10).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
     g.bench_function("g711_g711_tap_recording", |bch| bch.iter(|| run_call(&g711, &a, &b)));
     g.bench_function("g711_opus_tap_recording", |bch| bch.iter(|| run_call(&mixed, &a, &bo)));
-    g.bench_function("bare_opus_stereo_8k_encode", |bch| {
+    g.bench_function("bare_opus_recording_encode", |bch| {
         bch.iter(|| {
-            let mut cfg = OpusEncoderConfig::new(SampleRate::HZ_8000, 2);
-            cfg.bitrate_bps = Some(24_000);
-            let mut enc = OpusEncoder::new(cfg).unwrap();
+            let mut cfg = OpusMultistreamConfig::new(SampleRate::HZ_8000, 2);
+            cfg.bitrate_per_stream = 16_000;
+            let mut enc = OpusMultistreamEncoder::new(cfg).unwrap();
             let mut out = [0u8; 1500];
             let mut n = 0;
             for f in stereo.chunks_exact(320) {
