@@ -125,7 +125,11 @@ fn rtp_seeds(out: &mut Out, dgrams: &[&jyqq_media::capture::Datagram]) {
         .expect("header fits");
     out.write("rtp_parse", "csrc-ext-padding", &b);
     // An RTCP receiver report (RFC 3550 §6.4.2) on the RTP port.
-    out.write("rtp_parse", "rtcp-rr", &[0x81, 201, 0, 7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out.write(
+        "rtp_parse",
+        "rtcp-rr",
+        &[0x81, 201, 0, 7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
     jyqq_media::rtp::RtpPacket::parse(&b).expect("seed parses");
 }
 
@@ -330,7 +334,14 @@ fn codec_seeds(out: &mut Out, dgrams: &[&jyqq_media::capture::Datagram]) {
         let mut ops: Vec<CodecOp> = g722.iter().map(|p| CodecOp::Decode(Blob(p))).collect();
         ops.push(CodecOp::Conceal(320));
         ops.push(CodecOp::Encode(Blob(&tone16)));
-        ops_seed(out, "codec_decode", &format!("g722-mode{}", mode + 1), &CodecChoice::G722 { mode }, &ops, jyqq_media_fuzz::codec::run);
+        ops_seed(
+            out,
+            "codec_decode",
+            &format!("g722-mode{}", mode + 1),
+            &CodecChoice::G722 { mode },
+            &ops,
+            jyqq_media_fuzz::codec::run,
+        );
     }
     // Opus: 20 ms packets from our encoder at 16 and 48 kHz, mono and stereo, with FEC.
     for (rate_i, hz, stereo) in [(2u8, 16_000u32, false), (4, 48_000, true), (0, 8000, false)] {
@@ -417,7 +428,9 @@ fn frame(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Vec<u8> {
         SocketAddr::V4(v) => v.ip().octets(),
         SocketAddr::V6(_) => [127, 0, 0, 1],
     };
-    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]).ipv4(ip(src), ip(dst), 64).udp(src.port(), dst.port());
+    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(ip(src), ip(dst), 64)
+        .udp(src.port(), dst.port());
     let mut v = Vec::with_capacity(b.size(payload.len()));
     b.write(&mut v, payload).expect("frame");
     v
@@ -512,7 +525,10 @@ fn evidence_seeds(out: &mut Out, ogg: &[u8], pages: &[jyqq_media::record::Record
     let mut side = PcapSidecar::new(HostTime::ZERO, 0);
     let mut sc = side.header().to_vec();
     let p = pcmu_packet(0, 1, 440.0);
-    sc.extend_from_slice(side.record(HostTime::ZERO, "10.0.0.1:4000".parse().unwrap(), "10.0.0.9:30000".parse().unwrap(), &p).expect("record"));
+    sc.extend_from_slice(
+        side.record(HostTime::ZERO, "10.0.0.1:4000".parse().unwrap(), "10.0.0.9:30000".parse().unwrap(), &p)
+            .expect("record"),
+    );
     out.write("evidence_verify", "with-sidecar", &pack(&manifest, &ogg[..ogg.len() - 100], &sc));
 }
 
@@ -521,7 +537,14 @@ fn session_seeds(out: &mut Out) {
     let media = |b: bool, dt_ms: u8| SessionOp::Media { b, dt_ms };
     // A recorded call with a listener, a whisper, guard audio, a warning tone, an RTP-bleed
     // attempt and junk, then no-monitor, then staff cut with a final prompt.
-    let setup = SessionSetup { codec_a: LegCodec::Pcmu, codec_b: LegCodec::Pcmu, policy: 0, limit_s: 0, bind_a: true, bind_b: true };
+    let setup = SessionSetup {
+        codec_a: LegCodec::Pcmu,
+        codec_b: LegCodec::Pcmu,
+        policy: 0,
+        limit_s: 0,
+        bind_a: true,
+        bind_b: true,
+    };
     let junk = [0x80u8, 0x00, 0xFF];
     let mut ops = vec![SessionOp::Answer];
     for k in 0..150u32 {
@@ -555,7 +578,14 @@ fn session_seeds(out: &mut Out) {
     ops.push(SessionOp::Advance { ms: 400 });
     ops_seed(out, "session_ops", "pcmu-monitored", &setup, &ops, run);
     // Opus on both legs, remotes learned, a privileged (no-record) call, a re-INVITE.
-    let setup = SessionSetup { codec_a: LegCodec::Opus, codec_b: LegCodec::Opus, policy: 2, limit_s: 0, bind_a: false, bind_b: false };
+    let setup = SessionSetup {
+        codec_a: LegCodec::Opus,
+        codec_b: LegCodec::Opus,
+        policy: 2,
+        limit_s: 0,
+        bind_a: false,
+        bind_b: false,
+    };
     let mut ops = vec![SessionOp::Answer];
     for k in 0..60u32 {
         ops.push(media(false, 10));
@@ -568,7 +598,14 @@ fn session_seeds(out: &mut Out) {
     ops.push(SessionOp::Disconnect { prompt: false });
     ops_seed(out, "session_ops", "opus-privileged", &setup, &ops, run);
     // G.722 with a 1 s limit: the limit ends the call; recording stops with it.
-    let setup = SessionSetup { codec_a: LegCodec::G722, codec_b: LegCodec::G722, policy: 1, limit_s: 1, bind_a: true, bind_b: true };
+    let setup = SessionSetup {
+        codec_a: LegCodec::G722,
+        codec_b: LegCodec::G722,
+        policy: 1,
+        limit_s: 1,
+        bind_a: true,
+        bind_b: true,
+    };
     let mut ops = vec![SessionOp::Answer];
     for _ in 0..70u32 {
         ops.push(media(false, 10));

@@ -13,7 +13,8 @@ use std::net::SocketAddr;
 
 fuzz_target!(|data: &[u8]| {
     let mut ingress = [Ingress::new(IngressConfig::default()), Ingress::new(IngressConfig::default())];
-    let mut cfg = RecorderConfig::new(SampleRate::HZ_8000, PayloadMap::static_defaults(), PayloadMap::static_defaults());
+    let mut cfg =
+        RecorderConfig::new(SampleRate::HZ_8000, PayloadMap::static_defaults(), PayloadMap::static_defaults());
     // The cheapest Opus analysis: the fuzzer's time goes to our code, not libopus.
     cfg.complexity = 0;
     let Ok(mut rec) = Recorder::new(cfg, HostTime::ZERO) else { return };

@@ -14,8 +14,8 @@
 use crate::{Blob, Seed, ToSeed};
 use arbitrary::Arbitrary;
 use jyqq_media::codec::{
-    Decoder, Encoder, G711Decoder, G711Encoder, G711Law, G722Decoder, G722Encoder, G722Mode, OpusDecoder,
-    OpusEncoder, OpusEncoderConfig,
+    Decoder, Encoder, G711Decoder, G711Encoder, G711Law, G722Decoder, G722Encoder, G722Mode, OpusDecoder, OpusEncoder,
+    OpusEncoderConfig,
 };
 use jyqq_media::SampleRate;
 

@@ -186,7 +186,8 @@ pub fn run(data: &[u8]) {
     if setup.bind_remote {
         ingress.bind_remote(remote);
     }
-    let mut jb = JitterBuffer::new(JitterConfig::new(clock).with_ptime(ptime).with_delay(delay).with_capacity(capacity));
+    let mut jb =
+        JitterBuffer::new(JitterConfig::new(clock).with_ptime(ptime).with_delay(delay).with_capacity(capacity));
     let mut accepted = HashSet::new();
     let mut last_played: Option<(u32, u64)> = None;
     let (mut now, mut next_pop) = (0u64, ptime.as_nanos() as u64);

@@ -427,7 +427,8 @@ pub fn run(data: &[u8]) {
             SessionOp::Rtp { b, from, dt_ms, own_ssrc, seq_step, ts_step, marker, pt, payload } => {
                 now = now.saturating_add(Duration::from_millis(u64::from(dt_ms)));
                 let i = usize::from(b);
-                let from = if from % 3 == 2 { addr(1 - i as u8) } else { addr(if from % 3 == 0 { i as u8 } else { 2 }) };
+                let from =
+                    if from % 3 == 2 { addr(1 - i as u8) } else { addr(if from % 3 == 0 { i as u8 } else { 2 }) };
                 let p = &phones[i];
                 let ssrc = if own_ssrc { MEDIA_SSRC[i] } else { MEDIA_SSRC[i] ^ 0x00FF_FF00 };
                 let h = RtpHeader::new(
@@ -445,7 +446,8 @@ pub fn run(data: &[u8]) {
             SessionOp::Raw { b, from, dt_ms, bytes } => {
                 now = now.saturating_add(Duration::from_millis(u64::from(dt_ms)));
                 let i = usize::from(b);
-                let from = if from % 3 == 2 { addr(1 - i as u8) } else { addr(if from % 3 == 0 { i as u8 } else { 2 }) };
+                let from =
+                    if from % 3 == 2 { addr(1 - i as u8) } else { addr(if from % 3 == 0 { i as u8 } else { 2 }) };
                 datagram(&mut s, now, b, from, bytes.0);
             }
             SessionOp::Advance { ms } => {
@@ -486,11 +488,8 @@ pub fn run(data: &[u8]) {
                         None => Target::BothLegs,
                     },
                 };
-                let spec = ToneSpec::single(
-                    f32::from(freq),
-                    Dbm0(-10.0),
-                    Cadence::once(Duration::from_millis(u64::from(ms))),
-                );
+                let spec =
+                    ToneSpec::single(f32::from(freq), Dbm0(-10.0), Cadence::once(Duration::from_millis(u64::from(ms))));
                 if let Ok(tone) = ToneGenerator::new(&spec, s.rate()) {
                     let mode = if replace { PlayMode::Replace } else { PlayMode::Mix };
                     let _ = s.play(now, Source::Tone(tone), target, mode);
@@ -504,7 +503,13 @@ pub fn run(data: &[u8]) {
             }
             SessionOp::Disconnect { prompt } => {
                 let prompt = prompt
-                    .then(|| ToneGenerator::new(&ToneSpec::single(425.0, Dbm0(-10.0), Cadence::once(Duration::from_millis(300))), s.rate()).ok())
+                    .then(|| {
+                        ToneGenerator::new(
+                            &ToneSpec::single(425.0, Dbm0(-10.0), Cadence::once(Duration::from_millis(300))),
+                            s.rate(),
+                        )
+                        .ok()
+                    })
                     .flatten()
                     .map(Source::Tone);
                 let _ = s.disconnect(now, EndCause::StaffCut, prompt);
