@@ -24,7 +24,6 @@ use jyqq_media::session::{CallSession, EndCause, LegConfig, Output, Policy, Sess
 use jyqq_media::{ClockRate, HostTime, Leg};
 use std::f64::consts::PI;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 const REMOTE: [&str; 2] = ["192.0.2.1:4000", "198.51.100.2:5000"];
 /// The legs' phones' SSRCs (what an RTP-bleed attacker copies).

@@ -354,14 +354,14 @@ fn codec_seeds(out: &mut Out, dgrams: &[&jyqq_media::capture::Datagram]) {
         let mut pkts = Vec::new();
         for k in 0..5 {
             let mono = sine(440.0, f64::from(hz), frame, k * frame, 10000.0);
-            let pcm: Vec<i16> = mono.iter().flat_map(|&s| std::iter::repeat(s).take(usize::from(ch))).collect();
+            let pcm: Vec<i16> = mono.iter().flat_map(|&s| std::iter::repeat_n(s, usize::from(ch))).collect();
             let mut p = vec![0u8; 1500];
             let n = enc.encode(&pcm, &mut p).expect("opus encodes");
             p.truncate(n);
             pkts.push(p);
         }
         let mono = sine(880.0, f64::from(hz), frame, 0, 10000.0);
-        let pcm: Vec<i16> = mono.iter().flat_map(|&s| std::iter::repeat(s).take(usize::from(ch))).collect();
+        let pcm: Vec<i16> = mono.iter().flat_map(|&s| std::iter::repeat_n(s, usize::from(ch))).collect();
         let tone = pcm_bytes(&pcm);
         let mut ops = vec![CodecOp::Decode(Blob(&pkts[0])), CodecOp::Decode(Blob(&pkts[1]))];
         ops.push(CodecOp::Conceal(frame as u16));

@@ -103,8 +103,11 @@ fn g722_mode(mode: u8) -> G722Mode {
     [G722Mode::Mode1, G722Mode::Mode2, G722Mode::Mode3][usize::from(mode % 3)]
 }
 
-/// The decoder and encoder for a choice (`None` if the codec refuses the setup).
-fn build(choice: CodecChoice) -> Option<(Box<dyn Decoder>, Box<dyn Encoder>, Option<OpusDecoder>)> {
+/// A decoder, the matching encoder, and (Opus) a second decoder for FEC recovery.
+type Codecs = (Box<dyn Decoder>, Box<dyn Encoder>, Option<OpusDecoder>);
+
+/// The codecs for a choice (`None` if the codec refuses the setup).
+fn build(choice: CodecChoice) -> Option<Codecs> {
     Some(match choice {
         CodecChoice::Pcmu => (Box::new(G711Decoder::new(G711Law::Mu)), Box::new(G711Encoder::new(G711Law::Mu)), None),
         CodecChoice::Pcma => (Box::new(G711Decoder::new(G711Law::A)), Box::new(G711Encoder::new(G711Law::A)), None),

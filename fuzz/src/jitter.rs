@@ -226,7 +226,7 @@ pub fn run(data: &[u8]) {
             let bound = ingress.remote();
             if let Ok(p) = ingress.receive(HostTime::from_nanos(now), from, dgram) {
                 if setup.strict_source {
-                    assert!(bound.map_or(true, |r| r == from), "packet from {from} accepted, remote {bound:?}");
+                    assert!(bound.is_none_or(|r| r == from), "packet from {from} accepted, remote {bound:?}");
                 }
                 // Invariant: ingress accepted it, so it parses.
                 let wire = RtpPacket::parse(dgram).expect("accepted packets parse");
@@ -246,7 +246,7 @@ pub fn run(data: &[u8]) {
             pops += 1;
             if let Playout::Frame { packet, .. } = jb.pop(HostTime::from_nanos(next_pop)) {
                 let key = (packet.epoch.0, packet.seq.0);
-                assert!(last_played.map_or(true, |l| l < key), "played {key:?} after {last_played:?}");
+                assert!(last_played.is_none_or(|l| l < key), "played {key:?} after {last_played:?}");
                 last_played = Some(key);
                 std::hint::black_box(&packet.payload);
             }
