@@ -521,9 +521,12 @@ impl Recorder {
         &self.legs[leg.index()].stats
     }
 
-    /// Audio encoded so far, excluding pre-skip and padding.
+    /// Audio encoded so far, excluding pre-skip and padding. After [`Recorder::finish`] it is
+    /// the recording's exact length, as the end-of-stream granule position says (the last
+    /// 20 ms frame is encoded whole, but end trimming cuts it at the later leg's end).
     pub fn duration(&self) -> Duration {
-        self.cfg.rate.duration_of(self.enc_pos)
+        let end = if self.finished { self.segment_ends.last().copied().unwrap_or(self.enc_pos) } else { self.enc_pos };
+        self.cfg.rate.duration_of(end)
     }
 
     /// Whether [`Recorder::finish`] has run.

@@ -273,16 +273,27 @@ impl CallSession {
     }
 
     /// Switches a monitor's mode (e.g. listen → whisper) at `now`.
+    ///
+    /// Errors: [`SessionError::Ended`] after the call ended; a mix error for an unknown tap.
     pub fn change_tap(&mut self, now: HostTime, tap: TapId, kind: TapKind) -> Result<(), SessionError> {
         self.advance(now)?;
+        if self.state == State::Ended {
+            return Err(SessionError::Ended);
+        }
         self.router.change_tap(now, tap, kind)?;
         self.drain_router_events();
         Ok(())
     }
 
     /// Detaches a monitor at `now`.
+    ///
+    /// Errors: [`SessionError::Ended`] after the call ended (every tap left with it); a mix
+    /// error for an unknown tap.
     pub fn remove_tap(&mut self, now: HostTime, tap: TapId) -> Result<(), SessionError> {
         self.advance(now)?;
+        if self.state == State::Ended {
+            return Err(SessionError::Ended);
+        }
         self.router.remove_tap(now, tap)?;
         self.drain_router_events();
         Ok(())
@@ -317,8 +328,14 @@ impl CallSession {
     /// Tightens the policy at `now` (it can never be loosened): turning monitoring off
     /// removes every tap at once; turning recording off ends the recording there (the pages
     /// so far stay valid, closed with an end-of-stream page).
+    ///
+    /// Errors: [`SessionError::Ended`] after the call ended (nothing flows any more, and no
+    /// event may follow `Ended`); a recorder error while closing the recording.
     pub fn tighten_policy(&mut self, now: HostTime, to: Policy) -> Result<(), SessionError> {
         self.advance(now)?;
+        if self.state == State::Ended {
+            return Err(SessionError::Ended);
+        }
         let new = self.policy.tightened_by(to);
         let new = if new.record { new } else { Policy::NO_RECORD };
         if new == self.policy {
