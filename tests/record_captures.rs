@@ -323,3 +323,102 @@ fn wireshark_opus_multiframe_packets_with_gaps_keep_the_timeline() {
     // the rest of the gaps is silence (the encoder writes it when it passes the write point).
     assert!(st.concealed_samples > 0 && st.concealed_samples <= 3 * 60 * 48, "{st:?}");
 }
+
+#[test]
+fn wireshark_g722_records_at_16k_with_the_8k_rtp_clock() {
+    // Case B15 on a real capture: G.722 (PT 9) runs 16 kHz audio on an 8 kHz RTP clock.
+    let Some((cap, calls, path)) = run("rtp/wireshark-samples/sip-rtp-g722.pcap") else { return };
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].rate.hz(), 16_000, "recorded at the G.722 audio rate");
+    let legs = legs_of(&cap, &[(17472, 6000)]);
+    let span = rtp_span_secs(&legs, 8000.0, 160);
+    let t = tshark_streams(&path);
+    check_call(&calls[0], span, &[Expect { ssrc: 0x043D_AABA, packets: 425, lost: 0, duplicates: 0 }], t.as_ref());
+    if let Some((_, rms)) = ffmpeg_decode(&calls[0].ogg) {
+        assert!(rms[0] > 300.0, "the prompt is audible (rms {})", rms[0]);
+    }
+}
+
+#[test]
+fn rtpproxy_call1_g722_two_adhoc_legs() {
+    let Some(dir) = common::shared_data() else { return };
+    let a = std::fs::read(dir.join("rtp/rtpproxy/extractaudio/call1_g722.a.rtp")).unwrap();
+    let o = std::fs::read(dir.join("rtp/rtpproxy/extractaudio/call1_g722.o.rtp")).unwrap();
+    let (ca, co) = (read_capture(&a).expect("leg a"), read_capture(&o).expect("leg o"));
+    // Audio packets only: the o leg holds one stray non-RTP record, the a leg two empty payloads.
+    let rtp = |c: &jyqq_media::capture::Capture| -> Vec<Datagram> {
+        c.datagrams.iter().filter(|d| RtpPacket::parse(&d.payload).is_ok()).cloned().collect()
+    };
+    let (la, lo) = (rtp(&ca), rtp(&co));
+    let (ra, ro): (Vec<&Datagram>, Vec<&Datagram>) = (la.iter().collect(), lo.iter().collect());
+    let span = rtp_span_secs(&[ra.clone(), ro.clone()], 8000.0, 160);
+    let call =
+        record_legs(1, [ra, ro], [PayloadMap::static_defaults(), PayloadMap::static_defaults()]).expect("record");
+    assert_eq!(call.rate.hz(), 16_000);
+    let info = read_ogg_opus(&call.ogg).unwrap();
+    let dur = info.duration().as_secs_f64();
+    assert!((dur - span).abs() <= 0.020, "recording {dur:.3} s, RTP span {span:.3} s");
+    assert_eq!(call.timeline.iter().map(|s| s.decode_errors).sum::<u64>(), 0);
+}
+
+#[test]
+fn b15_g722_recording_length_uses_the_8k_rtp_clock() {
+    // CASES B15: 2000 G.722 packets of a 1 kHz tone; at packet 1000 the timestamp jumps by
+    // 8160 (a 1 s gap) with contiguous sequence numbers. 41.00 s, final granule pre-skip + 1968000.
+    use jyqq_media::codec::{Encoder, G722Encoder};
+    use jyqq_media::rtp::{PayloadType, RtpHeader, Ssrc};
+    let mut enc = G722Encoder::new();
+    let src: std::net::SocketAddr = "192.0.2.9:7000".parse().unwrap();
+    let dst: std::net::SocketAddr = "192.0.2.10:7002".parse().unwrap();
+    let mut datagrams = Vec::new();
+    let mut payload = [0u8; 160];
+    for k in 0..2000u32 {
+        let pcm: Vec<i16> = (0..320)
+            .map(|i| (12000.0 * (2.0 * std::f64::consts::PI * 1000.0 * f64::from(k * 320 + i) / 16000.0).sin()) as i16)
+            .collect();
+        enc.encode(&pcm, &mut payload).unwrap();
+        let ts = 160 * k + if k >= 1000 { 8000 } else { 0 };
+        let mut bytes = Vec::new();
+        RtpHeader::new(PayloadType(9), k as u16, ts, Ssrc(0x15)).write(&payload, &mut bytes).unwrap();
+        let at_ms = u64::from(ts) / 8; // arrivals follow the media clock, the gap included
+        let pkt = pcap_datagram(at_ms, src, dst, bytes);
+        datagrams.push(pkt);
+    }
+    let leg_a: Vec<&Datagram> = datagrams.iter().collect();
+    let call =
+        record_legs(1, [leg_a, Vec::new()], [PayloadMap::static_defaults(), PayloadMap::static_defaults()]).unwrap();
+    let info = read_ogg_opus(&call.ogg).unwrap();
+    assert_eq!(info.last_granule, Some(u64::from(info.head.pre_skip) + 1_968_000));
+    assert_eq!(info.duration(), std::time::Duration::from_secs(41));
+    let rec = jyqq_media::record::decode_ogg_opus(&call.ogg).unwrap();
+    let left = rec.channel(0);
+    // The tone keeps its pitch: 1000 Hz ± 1 Hz by zero crossings over 10 s of the first part.
+    let seg = &left[48_000..48_000 * 11];
+    let crossings = seg.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
+    assert!((crossings as i64 - 10_000).abs() <= 10, "{crossings} cycles in 10 s");
+    // The 1 s gap is silent: 20.0–21.0 s of the recording.
+    let gap = &left[48_000 * 20 + 2400..48_000 * 21 - 2400];
+    assert!(gap.iter().all(|&s| s.unsigned_abs() < 200), "gap is silence");
+}
+
+/// A datagram as the capture reader would give it, arriving at `at_ms`.
+fn pcap_datagram(at_ms: u64, src: std::net::SocketAddr, dst: std::net::SocketAddr, payload: Vec<u8>) -> Datagram {
+    let mut bytes = Vec::new();
+    etherparse::PacketBuilder::ipv4([192, 0, 2, 9], [192, 0, 2, 10], 64)
+        .udp(src.port(), dst.port())
+        .write(&mut bytes, &payload)
+        .unwrap();
+    let mut w = pcap_file::pcap::PcapWriter::with_header(
+        Vec::new(),
+        pcap_file::pcap::PcapHeader { datalink: pcap_file::DataLink::IPV4, ..Default::default() },
+    )
+    .unwrap();
+    w.write_packet(&pcap_file::pcap::PcapPacket::new(
+        std::time::Duration::from_millis(at_ms),
+        bytes.len() as u32,
+        &bytes,
+    ))
+    .unwrap();
+    let cap = read_capture(&w.into_writer()).unwrap();
+    cap.datagrams.into_iter().next().unwrap()
+}
