@@ -220,18 +220,28 @@ pub struct Archiver {
 }
 
 impl Archiver {
-    /// Opens the spool, builds the S3 clients and starts the uploader thread.
+    /// Opens the spool, builds the S3 clients, walks `pending/` for what earlier processes
+    /// left (sealing unsealed folders as `recovered`, [`ArchiveEvent::Recovered`]) and starts
+    /// the uploader thread, which queues those calls first.
     ///
     /// Errors: [`ArchiveError::Config`] (no endpoint or bucket, an endpoint URL the client
-    /// rejects), [`ArchiveError::Spool`] (the spool folders cannot be created).
+    /// rejects), [`ArchiveError::Spool`] (the spool cannot be created, read or sealed).
     pub fn start(cfg: ArchiveConfig) -> Result<Archiver, ArchiveError> {
         let spool = Spool::open(&cfg.spool_dir)?;
         let stores = cfg.clients()?;
         let (tx, rx) = unbounded::<Notice>();
         let (ev_tx, ev_rx) = unbounded();
+        // The spool is walked here, before any sink of this process can add a folder: what
+        // is found was left by an earlier process. Unsealed folders are calls cut by a crash.
+        let left = spool.scan()?;
+        for c in left.iter().filter(|c| !c.sealed) {
+            spool.seal(&c.folder, None, "recovered")?;
+            let _ = ev_tx.send(ArchiveEvent::Recovered { folder: c.folder.clone() });
+        }
+        let left: Vec<String> = left.into_iter().map(|c| c.folder).collect();
         // One unit of work for the start-up scan, released by the uploader once done.
         let busy = Arc::new(AtomicUsize::new(1));
-        let up = Uploader::new(cfg, stores, spool.clone(), ev_tx, busy.clone());
+        let up = Uploader::new(cfg, stores, spool.clone(), ev_tx, busy.clone(), left);
         let thread = std::thread::Builder::new()
             .name("jyqq-archive".into())
             .spawn(move || up.run(rx))

@@ -11,8 +11,8 @@
 //! ```
 //!
 //! The spool is its own journal: every file under `pending/` is either being recorded (by
-//! a sink of this process) or not yet confirmed by the store. On start the uploader
-//! rebuilds its queue by walking `pending/`; a call folder without `.sealed` was cut by a
+//! a sink of this process) or not yet confirmed by the store. `Archiver::start`
+//! rebuilds the queue by walking `pending/` (before any sink exists); a folder without `.sealed` was cut by a
 //! crash and is sealed as recovered (its files are uploaded as the crash left them). A call
 //! leaves `pending/` only after every file of it is uploaded and verified, by deletion or by
 //! a move to `archived/` (an atomic rename). The object key of a file is its path relative

@@ -78,6 +78,8 @@ pub(crate) struct Uploader {
     groups: BTreeMap<String, Group>,
     queue: VecDeque<Item>,
     in_flight: HashMap<tokio::task::Id, Item>,
+    /// Call folders left by earlier processes, queued first.
+    left: Vec<String>,
 }
 
 impl Uploader {
@@ -87,6 +89,7 @@ impl Uploader {
         spool: Spool,
         events: Sender<ArchiveEvent>,
         busy: Arc<AtomicUsize>,
+        left: Vec<String>,
     ) -> Uploader {
         Uploader {
             cfg,
@@ -98,6 +101,7 @@ impl Uploader {
             groups: BTreeMap::new(),
             queue: VecDeque::new(),
             in_flight: HashMap::new(),
+            left,
         }
     }
 
@@ -154,23 +158,10 @@ impl Uploader {
         }
     }
 
-    /// Queues what earlier processes left in the spool.
+    /// Queues what earlier processes left in the spool (found and sealed by `Archiver::start`).
     fn recover(&mut self) {
-        let calls = match self.spool.scan() {
-            Ok(c) => c,
-            Err(e) => {
-                self.emit(ArchiveEvent::SpoolError { folder: String::new(), error: e.to_string() });
-                return;
-            }
-        };
-        for c in calls {
-            if !c.sealed {
-                if let Err(e) = self.spool.seal(&c.folder, None, "recovered") {
-                    self.emit(ArchiveEvent::SpoolError { folder: c.folder.clone(), error: e.to_string() });
-                }
-                self.emit(ArchiveEvent::Recovered { folder: c.folder.clone() });
-            }
-            self.seal_group(&c.folder, true);
+        for folder in std::mem::take(&mut self.left) {
+            self.seal_group(&folder, true);
         }
     }
 

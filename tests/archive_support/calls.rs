@@ -88,6 +88,12 @@ pub fn record_into(mut sink: ArchiveSink, spec: &CallSpec) -> RecordedCall {
     let mut payload = [0u8; 160];
     let mut take_pages = |rec: &mut Recorder, sink: &mut ArchiveSink, files: &mut BTreeMap<String, Vec<u8>>| {
         while let Some(p) = rec.poll_page() {
+            if p.is_bos() && p.segment > 0 {
+                // A rotation: give the previous segment's file sink time to finish, as the
+                // media time between two rotations would, so it leaves for the store now.
+                std::thread::sleep(Duration::from_millis(300));
+                while sink.poll_event().is_some() {}
+            }
             sink.write_page(&p);
             log.add_page(&p).expect("chain");
             let name = jyqq_media::record::manifest::segment_file_name(sink.recording_file(), p.segment);
@@ -114,6 +120,10 @@ pub fn record_into(mut sink: ArchiveSink, spec: &CallSpec) -> RecordedCall {
             }
         }
         take_pages(&mut rec, &mut sink, &mut files);
+        // A host polls its sink as it goes.
+        while let Some(e) = sink.poll_event() {
+            assert!(!matches!(e, SinkEvent::WriteFailed { .. } | SinkEvent::RecordingIncomplete { .. }), "{e:?}");
+        }
     }
     let end = start.saturating_add(Duration::from_millis(20 * frames as u64));
     rec.finish(end).expect("finish");
@@ -131,11 +141,14 @@ pub fn record_into(mut sink: ArchiveSink, spec: &CallSpec) -> RecordedCall {
     files.insert(MANIFEST_FILE.to_owned(), manifest);
     sink.close();
     let t0 = Instant::now();
+    let mut seen = Vec::new();
     loop {
         match sink.poll_event() {
             Some(SinkEvent::RecordingComplete { .. }) => break,
-            Some(SinkEvent::RecordingIncomplete { failed }) => panic!("local recording failed: {failed:?}"),
-            Some(_) => {}
+            Some(SinkEvent::RecordingIncomplete { failed }) => {
+                panic!("local recording failed: {failed:?} after {seen:?}")
+            }
+            Some(e) => seen.push(e),
             None => {
                 assert!(t0.elapsed() < Duration::from_secs(30), "local recording did not complete");
                 std::thread::sleep(Duration::from_millis(1));

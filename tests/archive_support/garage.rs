@@ -165,6 +165,13 @@ root_domain = ".s3.garage.localhost"
         for id in &ids[1..] {
             self.cli(0, &["node", "connect", id]);
         }
+        // Restarted nodes find each other through bootstrap_peers (a deployment's config).
+        let peers = ids.iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(", ");
+        for n in &self.nodes {
+            let text = std::fs::read_to_string(&n.config).expect("config");
+            let text = text.replacen("[s3_api]", &format!("bootstrap_peers = [{peers}]\n\n[s3_api]"), 1);
+            std::fs::write(&n.config, text).expect("config");
+        }
         for id in &ids {
             let short = id.split('@').next().unwrap_or(id);
             self.cli(0, &["layout", "assign", "-z", "dc1", "-c", "1G", short]);

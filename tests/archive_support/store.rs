@@ -1,13 +1,13 @@
 //! Direct access to the test bucket, independent of the archiver: listings, reads, and raw
-//! HTTP requests on presigned URLs (to send headers the client would not).
+//! signed HTTP requests (to send headers the client would not).
 #![allow(dead_code)]
 
 use super::garage::{BUCKET, KEY_ID, KEY_SECRET, REGION};
 use base64::Engine;
 use futures::TryStreamExt;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AwsAuthorizer, AwsCredential};
+use object_store::client::{HttpRequest, HttpRequestBody};
 use object_store::path::Path as ObjectPath;
-use object_store::signer::Signer;
 use object_store::ObjectStore;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -50,13 +50,6 @@ impl Bucket {
             .unwrap_or_else(|e| panic!("GET {key}: {e}"))
             .to_vec()
     }
-
-    /// A presigned URL for `method` on `key` (query-string SigV4: only `host` is signed, so
-    /// further headers can be added to the request).
-    pub fn presigned(&self, method: http::Method, key: &str) -> url::Url {
-        let p = ObjectPath::from(key);
-        self.rt.block_on(self.store.signed_url(method, &p, Duration::from_secs(300))).expect("presign")
-    }
 }
 
 /// An HTTP/1.1 response: status and headers (lower-case names).
@@ -66,23 +59,28 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// Sends `method` to the presigned `url` with extra `headers` and `body` over a plain TCP
-/// connection to 127.0.0.1, and reads the whole response.
-pub fn raw_request(method: &str, url: &url::Url, headers: &[(&str, String)], body: &[u8]) -> Response {
-    let port = url.port().expect("port");
+/// Sends a SigV4-signed `method` request for `key` of the test bucket to 127.0.0.1:`port`
+/// with the extra `headers` (signed too, as S3 requires of `x-amz-*` headers; the payload
+/// hash `x-amz-content-sha256` is that of `body`), over a plain TCP connection, and reads
+/// the whole response. For requests the client would never send (a wrong checksum).
+pub fn signed_request(method: &str, port: u16, key: &str, headers: &[(&str, String)], body: &[u8]) -> Response {
+    let cred = AwsCredential { key_id: KEY_ID.into(), secret_key: KEY_SECRET.into(), token: None };
+    let auth = AwsAuthorizer::new(&cred, "s3", REGION);
+    let mut b = http::Request::builder().method(method).uri(format!("http://127.0.0.1:{port}/{BUCKET}/{key}"));
+    for (k, v) in headers {
+        b = b.header(*k, v.as_str());
+    }
+    let mut req: HttpRequest = b.body(HttpRequestBody::from(body.to_vec())).expect("request");
+    auth.authorize(&mut req, None);
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    };
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+    let mut text =
+        format!("{method} /{BUCKET}/{key} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in req.headers() {
+        text.push_str(&format!("{k}: {}\r\n", v.to_str().expect("ascii header")));
     }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
+    text.push_str("\r\n");
+    s.write_all(text.as_bytes()).unwrap();
     s.write_all(body).unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).expect("response");
