@@ -28,6 +28,8 @@ pub mod sink;
 pub mod spool;
 
 pub mod s3;
+#[cfg(test)]
+mod tests;
 mod uploader;
 
 pub use key::{call_folder, object_key};

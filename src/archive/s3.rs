@@ -1,12 +1,14 @@
 //! The S3 side: [`ArchiveConfig`] (endpoint, region, bucket, credentials — usually from the
 //! environment) and [`Archiver`], the handle of the uploader thread.
 //!
-//! The S3 client is the `object_store` crate (`aws` feature): SigV4-signed requests, the
-//! body's SHA-256 sent as `x-amz-checksum-sha256` (RFC-less but specified by the S3 API:
-//! the store recomputes it over the received body and rejects the PUT with `BadDigest` /
-//! `InvalidDigest` when it differs; Garage does, as do AWS S3 and MinIO). The uploader
-//! runs on its own thread with a single-threaded tokio runtime; hosts without tokio need
-//! nothing else.
+//! The S3 client is the `object_store` crate (`aws` feature): SigV4-signed requests whose
+//! `x-amz-content-sha256` is the body's SHA-256, plus the S3 "additional checksum"
+//! `x-amz-checksum-sha256` (base64 SHA-256 of the body). The store recomputes both over the
+//! body it received and refuses the PUT (`400 InvalidDigest` / `BadDigest`) when either
+//! differs, so an object is never stored with other bytes than the ones hashed here (Garage,
+//! AWS S3 and MinIO all check them; the archive tests check Garage refuses a wrong one).
+//! The uploader runs on its own thread with a single-threaded tokio runtime; hosts without
+//! tokio need nothing else.
 
 use super::sink::{ArchiveQueue, ArchiveSink, Notice};
 use super::spool::Spool;
@@ -15,7 +17,7 @@ use super::{ArchiveError, ArchiveEvent, LocalCopy};
 use crate::record::file_sink::FileSinkConfig;
 use crossbeam_channel::{unbounded, Receiver};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::{ClientOptions, RetryConfig};
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -227,8 +229,17 @@ impl Archiver {
     /// Errors: [`ArchiveError::Config`] (no endpoint or bucket, an endpoint URL the client
     /// rejects), [`ArchiveError::Spool`] (the spool cannot be created, read or sealed).
     pub fn start(cfg: ArchiveConfig) -> Result<Archiver, ArchiveError> {
+        let stores = cfg.clients()?.into_iter().map(|s| Arc::new(s) as Arc<dyn ObjectStore>).collect();
+        Archiver::start_with(cfg, stores)
+    }
+
+    /// As [`start`](Self::start), uploading to the given stores instead of S3 clients built
+    /// from the configuration's endpoints (unit tests use `object_store`'s in-memory store).
+    pub(crate) fn start_with(cfg: ArchiveConfig, stores: Vec<Arc<dyn ObjectStore>>) -> Result<Archiver, ArchiveError> {
+        if stores.is_empty() {
+            return Err(ArchiveError::Config("no endpoint".into()));
+        }
         let spool = Spool::open(&cfg.spool_dir)?;
-        let stores = cfg.clients()?;
         let (tx, rx) = unbounded::<Notice>();
         let (ev_tx, ev_rx) = unbounded();
         // The spool is walked here, before any sink of this process can add a folder: what

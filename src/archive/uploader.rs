@@ -18,7 +18,6 @@ use crate::record::hash_chain::{sha256, to_hex, Hash32, HashChain, CHAIN_GENESIS
 use crate::record::manifest::SignedManifest;
 use crate::record::sidecar_pcap::pcap_items;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use object_store::aws::AmazonS3;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutOptions, PutPayload};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -70,7 +69,7 @@ enum TransferError {
 
 pub(crate) struct Uploader {
     cfg: ArchiveConfig,
-    stores: Vec<AmazonS3>,
+    stores: Vec<Arc<dyn ObjectStore>>,
     current: usize,
     spool: Spool,
     events: Sender<ArchiveEvent>,
@@ -85,7 +84,7 @@ pub(crate) struct Uploader {
 impl Uploader {
     pub(crate) fn new(
         cfg: ArchiveConfig,
-        stores: Vec<AmazonS3>,
+        stores: Vec<Arc<dyn ObjectStore>>,
         spool: Spool,
         events: Sender<ArchiveEvent>,
         busy: Arc<AtomicUsize>,
@@ -268,22 +267,12 @@ impl Uploader {
             }
             Err(TransferError::Store(error)) => {
                 self.current = (self.current + 1) % self.stores.len().max(1);
-                let retry_in = self.backoff(&item.key, item.attempts);
+                let retry_in = retry_delay(&self.cfg, &item.key, item.attempts);
                 self.emit(ArchiveEvent::Failed { key: item.key.clone(), attempt: item.attempts, error, retry_in });
                 item.due = Instant::now() + retry_in;
                 self.queue.push_back(item);
             }
         }
-    }
-
-    /// `retry_initial · 2^(attempt−1)`, capped at `retry_max`, times a jitter in [0.75, 1.25)
-    /// derived from the key and attempt (spreads retries of many files).
-    fn backoff(&self, key: &str, attempt: u32) -> Duration {
-        let base = self.cfg.retry_initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-        let capped = base.min(self.cfg.retry_max);
-        let h = sha256(format!("{key}#{attempt}").as_bytes());
-        let frac = f64::from(u16::from_le_bytes([h[0], h[1]])) / 65_536.0;
-        capped.mul_f64(0.75 + 0.5 * frac)
     }
 
     /// Completes a sealed call whose files are all stored: manifest check, then disposal.
@@ -353,10 +342,20 @@ impl Uploader {
     }
 }
 
+/// `retry_initial · 2^(attempt−1)`, capped at `retry_max`, times a jitter in [0.75, 1.25)
+/// derived from the key and attempt (spreads the retries of many files).
+pub(crate) fn retry_delay(cfg: &ArchiveConfig, key: &str, attempt: u32) -> Duration {
+    let base = cfg.retry_initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    let capped = base.min(cfg.retry_max);
+    let h = sha256(format!("{key}#{attempt}").as_bytes());
+    let frac = f64::from(u16::from_le_bytes([h[0], h[1]])) / 65_536.0;
+    capped.mul_f64(0.75 + 0.5 * frac)
+}
+
 /// PUT (the store checks `x-amz-checksum-sha256`), then optionally GET and compare. The
 /// returned hashes are of the bytes read back (or, without read-back, of the bytes sent).
 async fn transfer(
-    store: AmazonS3,
+    store: Arc<dyn ObjectStore>,
     key: ObjectPath,
     data: Vec<u8>,
     verify: bool,
