@@ -6,13 +6,14 @@
 //!    read-back, manifest comparison, local deletion); recordings per second and MB/s of
 //!    files stored;
 //! 2. media tick times: a media thread runs `--sessions` CallSessions (G.711 both legs,
-//!    recorded through ArchiveSinks) in 20 ms ticks for `--tick-seconds`, first with the
-//!    uploader idle, then while the throughput spool is being uploaded; p50 / p99 / max of
-//!    the time one tick takes to process all sessions.
+//!    recorded through ArchiveSinks) in 20 ms ticks for 2 × `--tick-seconds`, in blocks of
+//!    2 s with the uploader paused and uploading a large backlog in turn (optionally capped
+//!    by `--rate-mb`); p50 / p99 / max of the time one tick takes to process all sessions,
+//!    for the paused and the uploading blocks.
 //!
 //! ```text
 //! cargo run --release --features archive-s3 --example archive_throughput -- \
-//!     [--calls 100] [--seconds 60] [--sessions 50] [--tick-seconds 20] [--max-concurrent 4] [--nice-store]
+//!     [--calls 100] [--seconds 60] [--sessions 50] [--tick-seconds 20] [--max-concurrent 4] [--rate-mb R] [--nice-store]
 //! ```
 //! `--nice-store` runs the Garage nodes under `nice -n 10` (on this one machine the store's
 //! own CPU use competes with the media thread; in a deployment the store is elsewhere).
@@ -53,6 +54,9 @@ struct Args {
     /// Uploads in flight at once.
     #[arg(long, default_value_t = 4)]
     max_concurrent: usize,
+    /// Upload rate limit during the tick-time run, MB/s (0: none; default: the archive's default).
+    #[arg(long, default_value_t = 4.0)]
+    rate_mb: f64,
     /// Run the Garage nodes under `nice -n 10`.
     #[arg(long)]
     nice_store: bool,
@@ -104,9 +108,16 @@ fn drain(a: &mut Archiver, n: usize, t0: Instant) -> Duration {
     t0.elapsed()
 }
 
-/// Runs `sessions` calls for `seconds` of 20 ms ticks, recording through sinks of `q`;
-/// returns each tick's processing time, sorted.
-fn media_loop(q: &ArchiveQueue, sessions: usize, seconds: u64, tag: &str) -> Vec<Duration> {
+/// Ticks per block of the interleaved comparison (2 s), and ticks skipped after each switch.
+const BLOCK: u64 = 100;
+const SETTLE: u64 = 10;
+
+/// Runs `sessions` calls for `seconds` of 20 ms ticks, recording through sinks of `a`'s
+/// queue, with the uploader paused in even blocks of [`BLOCK`] ticks and running in odd
+/// ones; returns the processing times of the ticks of paused and of running blocks (the
+/// first [`SETTLE`] ticks after a switch left out), each sorted.
+fn media_loop(a: &Archiver, sessions: usize, seconds: u64, tag: &str) -> (Vec<Duration>, Vec<Duration>) {
+    let q: ArchiveQueue = a.queue();
     let pcmu = PayloadFormat::new(PayloadType(0), "PCMU", ClockRate::HZ_8000, 1);
     let (aa, ba): (SocketAddr, SocketAddr) = ("192.0.2.1:4000".parse().unwrap(), "198.51.100.2:5000".parse().unwrap());
     let mut calls: Vec<(CallSession, jyqq_media::archive::ArchiveSink)> = (0..sessions)
@@ -132,10 +143,13 @@ fn media_loop(q: &ArchiveQueue, sessions: usize, seconds: u64, tag: &str) -> Vec
     };
     let (pa, pb) = (tone(300.0, 0), tone(450.0, 0));
     let ticks = seconds * 50;
-    let mut times = Vec::with_capacity(ticks as usize);
+    let (mut idle, mut busy) = (Vec::new(), Vec::new());
     let mut pkt = Vec::with_capacity(200);
     let t0 = Instant::now();
     for k in 0..ticks {
+        if k % BLOCK == 0 {
+            a.set_paused((k / BLOCK) % 2 == 0);
+        }
         let due = t0 + Duration::from_millis(20 * k);
         if let Some(w) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(w);
@@ -160,13 +174,17 @@ fn media_loop(q: &ArchiveQueue, sessions: usize, seconds: u64, tag: &str) -> Vec
             }
             while sink.poll_event().is_some() {}
         }
-        times.push(start.elapsed());
+        let took = start.elapsed();
+        if k % BLOCK >= SETTLE {
+            if (k / BLOCK) % 2 == 0 { &mut idle } else { &mut busy }.push(took);
+        }
     }
     for (_, sink) in calls.iter_mut() {
         sink.close();
     }
-    times.sort();
-    times
+    idle.sort();
+    busy.sort();
+    (idle, busy)
 }
 
 fn pct(t: &[Duration], p: f64) -> Duration {
@@ -201,12 +219,14 @@ fn main() {
     let spool = root.join("throughput");
     let bytes = fill_spool(&spool, &template, args.calls, "bulk");
     let t0 = Instant::now();
-    let mut a = Archiver::start(cfg(&spool, &eps, args.max_concurrent)).expect("archiver");
+    let mut c = cfg(&spool, &eps, args.max_concurrent);
+    c.max_bytes_per_sec = None;
+    let mut a = Archiver::start(c).expect("archiver");
     let t = drain(&mut a, args.calls, t0);
     a.shutdown();
     let secs = t.as_secs_f64();
     println!(
-        "throughput: {} recordings ({:.1} MB) in {:.2} s = {:.1} recordings/s, {:.2} MB/s (max_concurrent {}, read-back on)",
+        "throughput: {} recordings ({:.1} MB) in {:.2} s = {:.1} recordings/s, {:.2} MB/s (max_concurrent {}, read-back on, no rate limit)",
         args.calls,
         bytes as f64 / 1e6,
         secs,
@@ -215,31 +235,32 @@ fn main() {
         args.max_concurrent
     );
 
-    // 2. Tick times, idle uploader then heavy uploading.
-    let idle_spool = root.join("idle");
-    let a = Archiver::start(cfg(&idle_spool, &eps, args.max_concurrent)).expect("archiver");
-    let idle = media_loop(&a.queue(), args.sessions, args.tick_seconds, "idle");
-    a.shutdown();
+    // 2. Tick times: blocks of 2 s with the uploader paused and running in turn, so that
+    // the machine's other load falls on both alike.
     let busy_spool = root.join("busy");
-    // Enough work to keep the uploader busy for the whole run (at the rate measured above).
-    let need = ((args.calls as f64 / secs) * args.tick_seconds as f64 * 1.5).ceil() as usize + 10;
+    // Enough work to keep the uploader busy in every running block (at the rate measured above).
+    let need = ((args.calls as f64 / secs) * args.tick_seconds as f64 * 1.2).ceil() as usize + 10;
     fill_spool(&busy_spool, &template, need, "flood");
-    let mut a = Archiver::start(cfg(&busy_spool, &eps, args.max_concurrent)).expect("archiver");
-    let t_busy = Instant::now();
-    let busy = media_loop(&a.queue(), args.sessions, args.tick_seconds, "busy");
+    let mut c = cfg(&busy_spool, &eps, args.max_concurrent);
+    c.max_bytes_per_sec = (args.rate_mb > 0.0).then(|| (args.rate_mb * 1e6) as u64);
+    let mut a = Archiver::start(c).expect("archiver");
+    a.set_paused(true);
+    let t_run = Instant::now();
+    let (idle, busy) = media_loop(&a, args.sessions, 2 * args.tick_seconds, "media");
     let mut archived = 0;
     while let Some(e) = a.poll_event() {
         archived += usize::from(matches!(e, ArchiveEvent::CallArchived { .. }));
     }
     println!(
-        "during the busy run: {archived} recordings archived in {:.1} s, {} files still outstanding",
-        t_busy.elapsed().as_secs_f64(),
-        a.outstanding()
+        "uploads during the running blocks: {archived} recordings ({:.1} MB) archived in {:.1} s of running blocks (rate limit {})",
+        archived as f64 * per_call as f64 / 1e6,
+        t_run.elapsed().as_secs_f64() / 2.0,
+        if args.rate_mb > 0.0 { format!("{} MB/s", args.rate_mb) } else { "none".to_owned() },
     );
     a.shutdown();
-    for (name, t) in [("idle uploader", &idle), ("heavy uploading", &busy)] {
+    for (name, t) in [("uploader paused", &idle), ("uploading", &busy)] {
         println!(
-            "tick ({} sessions, {} ticks) with {name}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            "tick ({} sessions, {} ticks) {name}: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
             args.sessions,
             t.len(),
             pct(t, 0.5).as_secs_f64() * 1e3,
@@ -247,6 +268,6 @@ fn main() {
             t.last().map_or(0.0, |d| d.as_secs_f64() * 1e3)
         );
     }
-    println!("p99 ratio heavy/idle: {:.3}", pct(&busy, 0.99).as_secs_f64() / pct(&idle, 0.99).as_secs_f64());
+    println!("p99 ratio uploading/paused: {:.3}", pct(&busy, 0.99).as_secs_f64() / pct(&idle, 0.99).as_secs_f64());
     let _ = std::fs::remove_dir_all(&root);
 }

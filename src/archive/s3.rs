@@ -39,6 +39,11 @@ pub const ENV_PREFIX: &str = "JYQQ_ARCHIVE_PREFIX";
 pub const ENV_VERIFY: &str = "JYQQ_ARCHIVE_VERIFY";
 /// Environment variable: `delete` (default) or `keep` the local copy once archived.
 pub const ENV_LOCAL: &str = "JYQQ_ARCHIVE_LOCAL";
+/// Environment variable: upload rate limit, bytes per second (unset: the default
+/// [`DEFAULT_MAX_BYTES_PER_SEC`]; `0`: no limit).
+pub const ENV_RATE: &str = "JYQQ_ARCHIVE_MAX_BYTES_PER_SEC";
+/// Default upload rate limit, bytes per second (4 MB/s).
+pub const DEFAULT_MAX_BYTES_PER_SEC: u64 = 4_000_000;
 /// Environment variable of the access key id (the AWS convention).
 pub const ENV_ACCESS_KEY: &str = "AWS_ACCESS_KEY_ID";
 /// Environment variable of the secret access key (the AWS convention).
@@ -69,6 +74,11 @@ pub struct ArchiveConfig {
     pub local: LocalCopy,
     /// Uploads in flight at once (≥ 1).
     pub max_concurrent: usize,
+    /// Upload rate limit, bytes per second of files started (`None`: as fast as the store
+    /// takes them). Bounds the uploader's CPU and network use while it drains a backlog, so
+    /// the media threads keep their tick times. Default 4 MB/s: about three 60-s recordings
+    /// (Opus + pcap sidecar, 1.5 MB) per second, three times what 50 concurrent calls produce.
+    pub max_bytes_per_sec: Option<u64>,
     /// First retry delay after a failed attempt; doubled per attempt (±25 % jitter).
     pub retry_initial: Duration,
     /// Longest retry delay.
@@ -92,6 +102,7 @@ impl fmt::Debug for ArchiveConfig {
             .field("verify_readback", &self.verify_readback)
             .field("local", &self.local)
             .field("max_concurrent", &self.max_concurrent)
+            .field("max_bytes_per_sec", &self.max_bytes_per_sec)
             .field("retry_initial", &self.retry_initial)
             .field("retry_max", &self.retry_max)
             .finish_non_exhaustive()
@@ -100,7 +111,8 @@ impl fmt::Debug for ArchiveConfig {
 
 impl ArchiveConfig {
     /// A configuration with the defaults: read-back on, local copy deleted, 4 uploads in
-    /// flight, retries from 0.5 s up to 60 s, 60 s per request, 5 s per connect, no prefix.
+    /// flight, at most 4 MB/s, retries from 0.5 s up to 60 s, 60 s per request, 5 s per
+    /// connect, no prefix.
     pub fn new(
         spool_dir: &Path,
         endpoint: &str,
@@ -120,6 +132,7 @@ impl ArchiveConfig {
             verify_readback: true,
             local: LocalCopy::Delete,
             max_concurrent: 4,
+            max_bytes_per_sec: Some(DEFAULT_MAX_BYTES_PER_SEC),
             retry_initial: Duration::from_millis(500),
             retry_max: Duration::from_secs(60),
             request_timeout: Duration::from_secs(60),
@@ -155,6 +168,11 @@ impl ArchiveConfig {
             Some("none") => false,
             Some(v) => return Err(ArchiveError::Config(format!("{ENV_VERIFY}={v}: expected readback or none"))),
         };
+        if let Some(v) = var(ENV_RATE).filter(|v| !v.is_empty()) {
+            let rate: u64 =
+                v.parse().map_err(|_| ArchiveError::Config(format!("{ENV_RATE}={v}: expected bytes per second")))?;
+            c.max_bytes_per_sec = (rate > 0).then_some(rate);
+        }
         c.local = match var(ENV_LOCAL).as_deref() {
             None | Some("") | Some("delete") => LocalCopy::Delete,
             Some("keep") => LocalCopy::Keep,
@@ -297,6 +315,13 @@ impl Archiver {
         true
     }
 
+    /// Pauses (`true`) or resumes (`false`) the uploads: while paused no upload starts (those
+    /// in flight finish); files keep being queued. For a host that keeps its uplink or CPU
+    /// for the calls at peak hours.
+    pub fn set_paused(&self, paused: bool) {
+        self.queue.send(Notice::Pause(paused));
+    }
+
     /// Stops the uploader: uploads in flight are abandoned (their files stay in the spool)
     /// and the thread is joined.
     pub fn shutdown(mut self) {
@@ -331,6 +356,7 @@ mod tests {
                 ENV_ACCESS_KEY => Some("GK0123"),
                 ENV_SECRET_KEY => Some("s3cr3t"),
                 ENV_LOCAL => Some("keep"),
+                ENV_RATE => Some("0"),
                 _ => None,
             }
             .map(str::to_owned)
@@ -338,7 +364,7 @@ mod tests {
         let c = ArchiveConfig::from_vars(Path::new("/spool"), vars).unwrap();
         assert_eq!(c.endpoints, ["http://127.0.0.1:3900", "http://127.0.0.1:3910"]);
         assert_eq!((c.region.as_str(), c.prefix.as_str()), ("garage", "prison-07/"));
-        assert_eq!((c.verify_readback, c.local), (true, LocalCopy::Keep));
+        assert_eq!((c.verify_readback, c.local, c.max_bytes_per_sec), (true, LocalCopy::Keep, None));
         assert!(!format!("{c:?}").contains("s3cr3t"), "the secret is never printed");
         assert_eq!(c.clients().unwrap().len(), 2);
         let missing = ArchiveConfig::from_vars(Path::new("/spool"), |k| if k == ENV_BUCKET { None } else { vars(k) });

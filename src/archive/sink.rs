@@ -36,6 +36,8 @@ pub(crate) enum Notice {
     FileReady { folder: String, file: String },
     /// The call is complete locally: write the manifest, seal, upload the rest.
     Seal { folder: String, manifest: Option<Vec<u8>> },
+    /// Stop (`true`) or resume (`false`) starting uploads.
+    Pause(bool),
     /// Stop the uploader.
     Shutdown,
 }

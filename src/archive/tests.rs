@@ -174,3 +174,26 @@ fn retry_delay_doubles_with_jitter_and_is_capped() {
     assert_ne!(retry_delay(&c, "a", 1), retry_delay(&c, "b", 1), "different files spread out");
     assert_eq!(retry_delay(&c, "a", 1), retry_delay(&c, "a", 1));
 }
+
+#[test]
+fn paused_uploads_wait_and_resume() {
+    let root = tmp("pause");
+    let store = Arc::new(InMemory::new());
+    let mut c = cfg(&root, LocalCopy::Delete);
+    c.max_bytes_per_sec = Some(1_000_000);
+    let mut a = Archiver::start_with(c, vec![store.clone()]).unwrap();
+    a.set_paused(true);
+    let mut sink = a.sink("C-3", "2026-03-01T08:00:00Z", FileSinkConfig::default()).unwrap();
+    let ps = pages(3);
+    let _ = record(&mut sink, &ps, &ps);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(a.outstanding(), 3, "three files queued, none started");
+    let ev: Vec<ArchiveEvent> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert_eq!(ev.iter().filter(|e| matches!(e, ArchiveEvent::Queued { .. })).count(), 3);
+    assert!(!ev.iter().any(|e| matches!(e, ArchiveEvent::Started { .. })), "{ev:?}");
+    a.set_paused(false);
+    let ev = events(&mut a);
+    assert_eq!(ev.iter().filter(|e| matches!(e, ArchiveEvent::Uploaded { .. })).count(), 3);
+    a.shutdown();
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -1,5 +1,5 @@
 //! The uploader thread: a single-threaded tokio runtime driving up to `max_concurrent`
-//! uploads, fed by the sinks' notices (a crossbeam channel polled every few milliseconds)
+//! uploads (started no faster than `max_bytes_per_sec` allows, none while paused), fed by the sinks' notices (a crossbeam channel polled every few milliseconds)
 //! and reporting [`ArchiveEvent`]s.
 //!
 //! Per file: read it from the spool, PUT it under its key with `x-amz-checksum-sha256`,
@@ -55,6 +55,8 @@ struct Item {
     folder: String,
     file: String,
     key: String,
+    /// File length when queued, bytes (for the rate limit).
+    bytes: u64,
     attempts: u32,
     due: Instant,
 }
@@ -79,6 +81,10 @@ pub(crate) struct Uploader {
     in_flight: HashMap<tokio::task::Id, Item>,
     /// Call folders left by earlier processes, queued first.
     left: Vec<String>,
+    /// No new upload starts while paused.
+    paused: bool,
+    /// Earliest start of the next upload under `max_bytes_per_sec`.
+    next_start: Instant,
 }
 
 impl Uploader {
@@ -101,6 +107,8 @@ impl Uploader {
             queue: VecDeque::new(),
             in_flight: HashMap::new(),
             left,
+            paused: false,
+            next_start: Instant::now(),
         }
     }
 
@@ -138,11 +146,14 @@ impl Uploader {
                 }
             }
             let now = Instant::now();
-            while tasks.len() < self.cfg.max_concurrent.max(1) {
+            while !self.paused && now >= self.next_start && tasks.len() < self.cfg.max_concurrent.max(1) {
                 let Some(item) = self.take_due(now) else { break };
+                if let Some(rate) = self.cfg.max_bytes_per_sec.filter(|&r| r > 0) {
+                    self.next_start = now + Duration::from_secs_f64(item.bytes as f64 / rate as f64);
+                }
                 self.spawn(&mut tasks, item);
             }
-            let next = self.queue.iter().map(|i| i.due).min();
+            let next = self.queue.iter().map(|i| i.due.max(self.next_start)).min();
             let wait = next.map_or(TICK, |d| d.saturating_duration_since(now).min(TICK));
             tokio::select! {
                 Some(res) = tasks.join_next_with_id(), if !tasks.is_empty() => match res {
@@ -180,6 +191,7 @@ impl Uploader {
                 }
                 self.seal_group(&folder, false);
             }
+            Notice::Pause(p) => self.paused = p,
             Notice::Shutdown => {}
         }
     }
@@ -212,6 +224,7 @@ impl Uploader {
             folder: folder.to_owned(),
             file: file.to_owned(),
             key,
+            bytes,
             attempts: 0,
             due: Instant::now(),
         });

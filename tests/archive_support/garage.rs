@@ -108,6 +108,7 @@ data_dir = "{data}"
 db_engine = "sqlite"
 metadata_fsync = false
 data_fsync = false
+compression_level = "none"
 replication_factor = 3
 consistency_mode = "consistent"
 rpc_bind_addr = "127.0.0.1:{rpc_port}"
