@@ -39,6 +39,8 @@
 #![deny(unsafe_code)]
 
 pub mod analysis;
+#[cfg(feature = "archive-s3")]
+pub mod archive;
 pub mod audio;
 pub mod capture;
 pub mod codec;
