@@ -101,7 +101,7 @@ fn sigkill_at_random_instants_loses_at_most_flush_plus_one_page() {
     let started = Instant::now();
     // Five processes at a time: they sleep most of the time (paced playback).
     let results: Vec<Killed> = plan
-        .chunks(5)
+        .chunks(2)
         .flat_map(|batch| {
             let handles: Vec<_> = batch
                 .iter()
