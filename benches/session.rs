@@ -1,5 +1,8 @@
 //! A whole call through `CallSession`: G.711↔G.711 and G.711↔Opus, each with one listen tap
 //! and the stereo recording, beside the bare Opus encode of the recording in the same run.
+//! Same-codec calls run twice: with passthrough (the default: packets forwarded untouched,
+//! still decoded for the tap and analysis) and transcoded (`passthrough = false`: decode,
+//! mix and encode every frame), plus Opus↔Opus both ways.
 //!
 //! Each iteration is 10 s of call (500 frames per leg). µs per call-second = time / 10.
 
@@ -77,8 +80,14 @@ fn sessions(c: &mut Criterion) {
     let opus = PayloadFormat::new(PayloadType(111), "opus", ClockRate::HZ_48000, 2);
     let g711 =
         SessionConfig::new("bench", LegConfig::new(pcmu.clone(), Ssrc(1)), LegConfig::new(pcmu.clone(), Ssrc(2)));
-    let mixed = SessionConfig::new("bench", LegConfig::new(pcmu, Ssrc(1)), LegConfig::new(opus, Ssrc(2)));
+    let mut g711_transcoded = g711.clone();
+    g711_transcoded.passthrough = false;
+    let mixed = SessionConfig::new("bench", LegConfig::new(pcmu, Ssrc(1)), LegConfig::new(opus.clone(), Ssrc(2)));
+    let opus_opus = SessionConfig::new("bench", LegConfig::new(opus.clone(), Ssrc(1)), LegConfig::new(opus, Ssrc(2)));
+    let mut opus_transcoded = opus_opus.clone();
+    opus_transcoded.passthrough = false;
     let (a, b, bo) = (pcmu_packets(300.0, 11), pcmu_packets(450.0, 22), opus_packets(450.0, 22));
+    let ao = opus_packets(300.0, 11);
     // The bare cost: the recording's stereo Opus encode at 8 kHz (G.711 call) of the same length.
     let stereo: Vec<i16> =
         (0..SECONDS * 50 * 160).flat_map(|n| [speechlike(0, n, 300.0), speechlike(0, n, 450.0)]).collect();
@@ -86,7 +95,10 @@ fn sessions(c: &mut Criterion) {
     let mut g = c.benchmark_group("session_10s");
     g.sample_size(10).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
     g.bench_function("g711_g711_tap_recording", |bch| bch.iter(|| run_call(&g711, &a, &b)));
+    g.bench_function("g711_g711_transcoded_tap_recording", |bch| bch.iter(|| run_call(&g711_transcoded, &a, &b)));
     g.bench_function("g711_opus_tap_recording", |bch| bch.iter(|| run_call(&mixed, &a, &bo)));
+    g.bench_function("opus_opus_tap_recording", |bch| bch.iter(|| run_call(&opus_opus, &ao, &bo)));
+    g.bench_function("opus_opus_transcoded_tap_recording", |bch| bch.iter(|| run_call(&opus_transcoded, &ao, &bo)));
     g.bench_function("bare_opus_recording_encode", |bch| {
         bch.iter(|| {
             let mut cfg = OpusMultistreamConfig::new(SampleRate::HZ_8000, 2);

@@ -101,6 +101,11 @@ struct Outputs {
     tap: Vec<i16>,
     heard: [Vec<i16>; 2],
     decoders: [Box<dyn Decoder>; 2],
+    /// RTP clock rate of what each leg is sent, and the first outbound timestamp: packets
+    /// are placed at their timestamps (forwarded packets keep upstream gaps), like an ideal
+    /// receiver that waited for every packet.
+    clocks: [u32; 2],
+    first_ts: [Option<u32>; 2],
     events: Vec<String>,
 }
 
@@ -114,7 +119,23 @@ impl Outputs {
                         let dec = &mut self.decoders[leg.index()];
                         if let Ok(n) = dec.decode(p.payload(), &mut buf) {
                             let ch = usize::from(dec.channels().max(1));
-                            self.heard[leg.index()].extend(buf[..n * ch].iter().step_by(ch));
+                            let li = leg.index();
+                            let first = *self.first_ts[li].get_or_insert(p.timestamp());
+                            let ticks = u64::from(p.timestamp().wrapping_sub(first));
+                            // Far past or behind (a wrapped step back): append instead.
+                            let at = usize::try_from(
+                                ticks * u64::from(dec.sample_rate().hz()) / u64::from(self.clocks[li].max(1)),
+                            )
+                            .ok()
+                            .filter(|&at| at <= self.heard[li].len() + 48_000 * 60)
+                            .unwrap_or(self.heard[li].len());
+                            let heard = &mut self.heard[li];
+                            if heard.len() < at + n {
+                                heard.resize(at + n, 0);
+                            }
+                            for (d, s) in heard[at..at + n].iter_mut().zip(buf[..n * ch].iter().step_by(ch)) {
+                                *d = *s;
+                            }
                         }
                     }
                 }
@@ -153,6 +174,7 @@ fn run(args: Args) -> Result<(), String> {
     let registry = CodecRegistry::with_builtin();
     let decoder = |f: &PayloadFormat| registry.decoder(f, &CodecOptions::default()).map_err(|e| e.to_string());
     let decoders = [decoder(&leg_a.send)?, decoder(&leg_b.send)?];
+    let clocks = [leg_a.send.clock_rate.hz(), leg_b.send.clock_rate.hz()];
     let mut cfg = SessionConfig::new(format!("{}#{}", args.capture.display(), call.number), leg_a, leg_b);
     cfg.record_guard_track = true;
     let rate = cfg.mixing_rate().map_err(|e| e.to_string())?;
@@ -175,6 +197,8 @@ fn run(args: Args) -> Result<(), String> {
         tap: Vec::new(),
         heard: [Vec::new(), Vec::new()],
         decoders,
+        clocks,
+        first_ts: [None, None],
         events: Vec::new(),
     };
     out.drain(&mut s, start);

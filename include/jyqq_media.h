@@ -1117,6 +1117,20 @@ jyqq_result jyqq_session_config_set_timing(jyqq_session_config *cfg,
 jyqq_result jyqq_session_config_set_flush_interval(jyqq_session_config *cfg, uint32_t flush_ms);
 
 /**
+ * Turns passthrough on (the default) or off. On: while both legs use the same codec and
+ * nothing (whisper, barge, prompt, tone) is mixed into a direction, a party's packets are
+ * forwarded to the other as they arrive, payload untouched, under the leg's SSRC with
+ * continuous sequence numbers and timestamps. Off: every outbound packet is decoded,
+ * mixed and encoded on the session's clock, one per ptime.
+ *
+ * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`.
+ *
+ * # Safety
+ * `cfg` is a live configuration or NULL.
+ */
+jyqq_result jyqq_session_config_set_passthrough(jyqq_session_config *cfg, bool on);
+
+/**
  * Reads the Ogg Opus stream in `len` bytes at `bytes` (RFC 7845; a crash-truncated file
  * reads up to its last complete page) and writes its facts to `*info`.
  *

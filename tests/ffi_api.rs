@@ -117,6 +117,9 @@ fn whole_call_with_limit_warning_and_tap() {
         assert_eq!(jyqq_session_config_add_warning_tone(cfg, 400, 1000.0, -10.0, 200), OK);
         assert_eq!(jyqq_session_config_set_flush_interval(cfg, 10), jyqq_result::JYQQ_INVALID_VALUE);
         assert_eq!(jyqq_session_config_set_flush_interval(cfg, 200), OK);
+        // Counted below: one engine-clocked frame per tick to each leg (no passthrough).
+        assert_eq!(jyqq_session_config_set_passthrough(cfg, false), OK);
+        assert_eq!(jyqq_session_config_set_passthrough(ptr::null_mut(), false), jyqq_result::JYQQ_NULL_PARAMETER);
         assert_eq!(jyqq_session_new(cfg, 0, &mut s), OK);
         assert_eq!(jyqq_session_config_free(cfg), OK);
         let mut d = Drained::default();

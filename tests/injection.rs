@@ -208,7 +208,13 @@ impl Flood {
 
 /// Runs a `secs`-second call; with `flood`, the flood runs from `flood_from` to the end.
 /// `bind`: the remotes are known from signalling (else learned from the first packet).
-fn call(secs: u32, bind: bool, mut flood: Option<&mut Flood>, flood_from: HostTime) -> (Run, CallSession) {
+fn call(
+    secs: u32,
+    bind: bool,
+    mut flood: Option<&mut Flood>,
+    flood_from: HostTime,
+    passthrough: bool,
+) -> (Run, CallSession) {
     // Heap measured from here: the flood generator and any earlier run are not counted.
     let base = alloc_counter::live_bytes();
     let pcmu = PayloadFormat::new(PayloadType(0), "PCMU", ClockRate::HZ_8000, 1);
@@ -219,6 +225,7 @@ fn call(secs: u32, bind: bool, mut flood: Option<&mut Flood>, flood_from: HostTi
     let [a, b] = legs;
     let mut cfg = SessionConfig::new("flood-call", a, b);
     cfg.policy = Policy::RECORD;
+    cfg.passthrough = passthrough;
     let mut s = CallSession::new(cfg, ms(0)).unwrap();
     let mut r = Run::default();
     let remotes: [SocketAddr; 2] = [REMOTE[0].parse().unwrap(), REMOTE[1].parse().unwrap()];
@@ -260,10 +267,10 @@ fn call(secs: u32, bind: bool, mut flood: Option<&mut Flood>, flood_from: HostTi
     (r, s)
 }
 
-fn compare(secs: u32, bind: bool, flood_from: HostTime) {
-    let (quiet, qs) = call(secs, bind, None, flood_from);
+fn compare(secs: u32, bind: bool, flood_from: HostTime, passthrough: bool) {
+    let (quiet, qs) = call(secs, bind, None, flood_from, passthrough);
     let mut flood = Flood::new();
-    let (loud, ls) = call(secs, bind, Some(&mut flood), flood_from);
+    let (loud, ls) = call(secs, bind, Some(&mut flood), flood_from, passthrough);
     let sent = flood.foreign[0] + flood.foreign[1] + flood.spoofed_garbage[0] + flood.spoofed_garbage[1];
     let expected = (u64::from(secs) * 1_000_000_000 - flood_from.as_nanos()) / FLOOD_STEP_NS;
     assert_eq!(sent, expected, "flood size");
@@ -290,9 +297,26 @@ fn compare(secs: u32, bind: bool, flood_from: HostTime) {
     assert_eq!(loud.ogg.len(), quiet.ogg.len(), "recording length");
     assert!(loud.ogg == quiet.ogg, "the recording differs");
     assert_eq!(loud.transmits.len(), quiet.transmits.len());
-    // One frame per leg per 20 ms tick, ticks from 0 to the hang-up instant inclusive.
+    // Transcoding: one frame per leg per 20 ms tick, ticks from 0 to the hang-up instant
+    // inclusive. Passthrough: exactly the real phones' packets, payloads byte for byte.
     let ticks = secs as usize * 50 + 1;
-    assert_eq!(quiet.transmits.len(), 2 * ticks);
+    if passthrough {
+        assert_eq!(quiet.transmits.len(), 2 * secs as usize * 50);
+        assert_eq!(
+            (ls.packets_forwarded(Leg::A), ls.packets_forwarded(Leg::B)),
+            (u64::from(secs) * 50, u64::from(secs) * 50)
+        );
+        let mut k = [0u32; 2];
+        let mut pkt = Vec::new();
+        for (to, bytes) in &loud.transmits {
+            let from = to.other().index();
+            tone_packet(from, k[from], &mut pkt);
+            assert_eq!(bytes[12..], pkt[12..], "packet {} to {to:?} is not the phone's", k[from]);
+            k[from] += 1;
+        }
+    } else {
+        assert_eq!(quiet.transmits.len(), 2 * ticks);
+    }
     assert!(loud.transmits == quiet.transmits, "outbound audio differs");
     // The tap joined after the first tick.
     assert_eq!(quiet.taps.len(), ticks - 1);
@@ -312,12 +336,18 @@ fn compare(secs: u32, bind: bool, flood_from: HostTime) {
 /// 100 000 datagrams/s for the whole 10 s call, remotes bound from signalling.
 #[test]
 fn flood_and_injection_change_nothing() {
-    compare(10, true, HostTime::ZERO);
+    compare(10, true, HostTime::ZERO, true);
+}
+
+/// The same with passthrough off: every outbound packet decoded, mixed and encoded.
+#[test]
+fn flood_and_injection_change_nothing_when_transcoding() {
+    compare(10, true, HostTime::ZERO, false);
 }
 
 /// Remotes learned from the first packet (no signalling address): once the real phones have
 /// spoken (the first 100 ms), a flood cannot take the legs over.
 #[test]
 fn flood_after_learning_changes_nothing() {
-    compare(3, false, ms(100));
+    compare(3, false, ms(100), true);
 }

@@ -19,7 +19,10 @@ fn config(id: &str, remote_a: SocketAddr) -> SessionConfig {
     let pcmu = PayloadFormat::new(PayloadType(0), "PCMU", ClockRate::HZ_8000, 1);
     let mut a = LegConfig::new(pcmu.clone(), Ssrc(1));
     a.remote = Some(remote_a);
-    SessionConfig::new(id, a, LegConfig::new(pcmu, Ssrc(2)))
+    let mut c = SessionConfig::new(id, a, LegConfig::new(pcmu, Ssrc(2)));
+    // The tick counts below are engine-clocked frames: no passthrough.
+    c.passthrough = false;
+    c
 }
 
 fn packet(k: u32) -> Vec<u8> {

@@ -41,6 +41,7 @@ pub struct jyqq_session_config {
     playout_delay: Option<Duration>,
     media_timeout: Option<Duration>,
     flush_interval: Option<Duration>,
+    passthrough: bool,
 }
 
 impl jyqq_session_config {
@@ -77,6 +78,7 @@ impl jyqq_session_config {
         if let Some(f) = self.flush_interval {
             cfg.flush_interval = f;
         }
+        cfg.passthrough = self.passthrough;
         if !self.warnings.is_empty() {
             let rate: SampleRate = cfg.mixing_rate()?;
             for (before, w) in &self.warnings {
@@ -131,6 +133,7 @@ pub unsafe extern "C" fn jyqq_session_config_new(
                 playout_delay: None,
                 media_timeout: None,
                 flush_interval: None,
+                passthrough: true,
             };
             // SAFETY: checked non-NULL; writable by the caller's contract.
             unsafe { handle::write(out, register(cfg, Kind::SessionConfig)) };
@@ -394,6 +397,27 @@ pub unsafe extern "C" fn jyqq_session_config_set_flush_interval(
                 return Err(jyqq_result::JYQQ_INVALID_VALUE);
             }
             c.flush_interval = Some(Duration::from_millis(u64::from(flush_ms)));
+            Ok(())
+        })
+    }
+}
+
+/// Turns passthrough on (the default) or off. On: while both legs use the same codec and
+/// nothing (whisper, barge, prompt, tone) is mixed into a direction, a party's packets are
+/// forwarded to the other as they arrive, payload untouched, under the leg's SSRC with
+/// continuous sequence numbers and timestamps. Off: every outbound packet is decoded,
+/// mixed and encoded on the session's clock, one per ptime.
+///
+/// Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`.
+///
+/// # Safety
+/// `cfg` is a live configuration or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn jyqq_session_config_set_passthrough(cfg: *mut jyqq_session_config, on: bool) -> jyqq_result {
+    // SAFETY: the caller's contract.
+    unsafe {
+        with_config(cfg, |c| {
+            c.passthrough = on;
             Ok(())
         })
     }

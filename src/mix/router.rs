@@ -101,6 +101,8 @@ pub struct Router {
     leg_gains: [Gain; 2],
     legs_out: [Vec<i16>; 2],
     legs_mix: [Mixer; 2],
+    /// Whether anything but the other party at unity gain went into a leg's last frame.
+    mixed: [bool; 2],
     guard: Vec<i16>,
     guard_mix: Mixer,
     events: VecDeque<RouterEvent>,
@@ -131,6 +133,7 @@ impl Router {
             leg_gains: [Gain::UNITY; 2],
             legs_out: [vec![0; n], vec![0; n]],
             legs_mix: [mixer()?, mixer()?],
+            mixed: [false; 2],
             guard: vec![0; n],
             guard_mix: mixer()?,
             events: VecDeque::with_capacity(16),
@@ -360,6 +363,9 @@ impl Router {
     }
 
     fn mix_outbound(&mut self, leg: Leg, other: &[i16]) -> Result<(), MixError> {
+        self.mixed[leg.index()] = self.leg_gains[leg.other().index()] != Gain::UNITY
+            || self.taps.iter().any(|t| t.kind.talks_to(leg))
+            || self.playbacks.iter().any(|p| p.started && p.target.reaches_leg(leg));
         let m = &mut self.legs_mix[leg.index()];
         m.clear();
         m.add(other, self.leg_gains[leg.other().index()])?;
@@ -445,6 +451,14 @@ impl Router {
     /// party, whispers to `leg`, barges and playbacks to `leg`. Silence before the first frame.
     pub fn outbound(&self, leg: Leg) -> &[i16] {
         &self.legs_out[leg.index()]
+    }
+
+    /// Whether the last frame toward `leg` held anything besides the other party's audio at
+    /// unity gain: a talking monitor (whisper to `leg`, barge — counted while attached,
+    /// speaking or not), a sounding playback to `leg`, or a leg gain. When it did not, the
+    /// other party's packets can be forwarded to `leg` untouched (passthrough).
+    pub fn mixed_into(&self, leg: Leg) -> bool {
+        self.mixed[leg.index()]
     }
 
     /// A tap's listen output for the last frame, `None` if the tap does not exist or does not listen.

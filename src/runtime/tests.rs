@@ -26,7 +26,10 @@ fn config(id: &str) -> SessionConfig {
     a.remote = Some(A.parse().unwrap());
     let mut b = LegConfig::new(pcmu, Ssrc(0xB));
     b.remote = Some(B.parse().unwrap());
-    SessionConfig::new(id, a, b)
+    let mut c = SessionConfig::new(id, a, b);
+    // These tests count engine-clocked frames (one per leg per tick): no passthrough.
+    c.passthrough = false;
+    c
 }
 
 /// Frame `k` of a 20 ms µ-law stream of a sine at `freq` Hz.

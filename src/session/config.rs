@@ -81,6 +81,13 @@ pub struct SessionConfig {
     pub record_guard_track: bool,
     /// Call analysis settings (VAD, DTMF, billing, alarms, three-way signals).
     pub analysis: crate::analysis::AnalysisConfig,
+    /// Forward a party's packets to the other untouched (payload as received, our SSRC and
+    /// continuous numbering) while both legs use the same codec and nothing is mixed into
+    /// that direction; switch to decoding, mixing and encoding while a whisper, barge,
+    /// prompt or tone reaches the leg. Saves an encode per leg and the jitter buffer's
+    /// delay. Default `true`; `false` always transcodes (every outbound packet is
+    /// engine-clocked, one per ptime).
+    pub passthrough: bool,
 }
 
 impl SessionConfig {
@@ -100,6 +107,7 @@ impl SessionConfig {
             flush_interval: Duration::from_secs(1),
             analysis: crate::analysis::AnalysisConfig::default(),
             record_guard_track: false,
+            passthrough: true,
         }
     }
 }

@@ -50,7 +50,7 @@ use crate::mix::{
 };
 use crate::record::{RecordError, Recorder, RecorderConfig};
 use crate::time::HostTime;
-use leg::{codec_rates, LegState};
+use leg::{codec_rates, Forwardable, Forwarding, LegState};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use thiserror::Error;
@@ -129,6 +129,15 @@ impl CallSession {
             LegState::new(&cfg.legs[0], rate, cfg.ptime, cfg.playout_delay)?,
             LegState::new(&cfg.legs[1], rate, cfg.ptime, cfg.playout_delay)?,
         ];
+        let mut legs = legs;
+        if cfg.passthrough {
+            for (to, from) in [(0, 1), (1, 0)] {
+                legs[to].forwarding = Forwarding::between(&cfg.legs[from], &cfg.legs[to]);
+                // Nothing is mixed in before the first tick.
+                let on = legs[to].forwarding.is_some();
+                legs[to].set_passthrough(on);
+            }
+        }
         let mut router = Router::new(RouterConfig::new(rate, cfg.ptime))?;
         let policy = if cfg.policy.record { cfg.policy } else { Policy::NO_RECORD };
         router.set_monitoring_allowed(now, policy.monitor);
@@ -240,7 +249,21 @@ impl CallSession {
         if let Some(rec) = self.recorder.as_mut() {
             rec.push(leg, packet.clone());
         }
-        st.insert(packet);
+        let to = leg.other().index();
+        let kind = match self.legs[to].forwarding.as_ref() {
+            Some(fw) => fw.classify(self.cfg.legs[leg.index()].payloads.get(packet.payload_type)),
+            None => Forwardable::Skip,
+        };
+        match kind {
+            Forwardable::Codec(_) => self.legs[leg.index()].sends_forwardable = true,
+            Forwardable::OtherCodec => self.legs[leg.index()].sends_forwardable = false,
+            _ => {}
+        }
+        let mut out = Vec::new();
+        if self.legs[to].forward(now, &packet, kind, &mut out) {
+            self.outputs.push_back(Output::Transmit { leg: leg.other(), packet: out });
+        }
+        self.legs[leg.index()].insert(packet);
         Ok(())
     }
 
@@ -412,9 +435,20 @@ impl CallSession {
         self.analyzer.summary(now)
     }
 
-    /// Outbound packets sent to `leg` so far.
+    /// Outbound packets sent to `leg` so far (encoded and forwarded).
     pub fn packets_sent(&self, leg: Leg) -> u64 {
         self.legs[leg.index()].sender.sent()
+    }
+
+    /// Of [`Self::packets_sent`], those forwarded untouched from the other party (passthrough).
+    pub fn packets_forwarded(&self, leg: Leg) -> u64 {
+        self.legs[leg.index()].sender.forwarded()
+    }
+
+    /// Whether the other party's packets are forwarded to `leg` untouched right now
+    /// (see [`SessionConfig::passthrough`]); `false` while anything is mixed into the leg.
+    pub fn is_passthrough(&self, leg: Leg) -> bool {
+        self.legs[leg.index()].passthrough
     }
 
     fn event(&mut self, at: HostTime, kind: EventKind) {
@@ -451,7 +485,9 @@ impl CallSession {
         }
         for leg in &mut self.legs {
             leg.pull(at);
-            leg.skip();
+            if !leg.passthrough {
+                leg.skip();
+            }
         }
         self.next_tick = at.saturating_add(self.cfg.ptime);
     }
@@ -501,9 +537,19 @@ impl CallSession {
             }
         }
         for leg in [Leg::A, Leg::B] {
+            // Passthrough while the leg hears only the other party, in the codec it is sent.
+            let i = leg.index();
+            let forward = self.legs[i].forwarding.is_some()
+                && self.state == State::Running
+                && !self.router.mixed_into(leg)
+                && self.legs[leg.other().index()].sends_forwardable;
+            self.legs[i].set_passthrough(forward);
+            if forward {
+                continue;
+            }
             let mut packet = Vec::with_capacity(200);
             let pcm = self.router.outbound(leg);
-            self.legs[leg.index()].send(pcm, &mut packet)?;
+            self.legs[i].send(at, pcm, &mut packet)?;
             self.outputs.push_back(Output::Transmit { leg, packet });
         }
         let taps: Vec<TapId> = self.router.taps().map(|(t, _)| t).collect();

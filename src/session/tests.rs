@@ -111,7 +111,10 @@ fn run(s: &mut CallSession, secs: u32, mut hook: impl FnMut(&mut CallSession, u3
 
 #[test]
 fn legs_hear_each_other_and_recording_spans_the_call() {
-    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    // Transcoding (passthrough off): one engine-clocked packet per leg per tick.
+    let mut cfg = config(Policy::RECORD);
+    cfg.passthrough = false;
+    let mut s = CallSession::new(cfg, ms(0)).unwrap();
     let mut c = run(&mut s, 4, |_, _, _| {});
     s.disconnect(ms(4000), EndCause::HangupA, None).unwrap();
     drain(&mut s, ms(4000), &mut c);
@@ -126,6 +129,7 @@ fn legs_hear_each_other_and_recording_spans_the_call() {
     let a_pkts: Vec<RtpPacket> =
         c.transmits.iter().filter(|t| t.0 == Leg::A).map(|t| RtpPacket::parse(&t.1).unwrap()).collect();
     assert_eq!(a_pkts.len(), 201, "ticks at 0, 20, …, 4000 ms");
+    assert_eq!(s.packets_forwarded(Leg::A), 0);
     for w in a_pkts.windows(2) {
         assert_eq!(w[1].sequence(), w[0].sequence().wrapping_add(1));
         assert_eq!(w[1].timestamp(), w[0].timestamp().wrapping_add(160));
@@ -137,6 +141,35 @@ fn legs_hear_each_other_and_recording_spans_the_call() {
     assert!((d - 3.985).abs() < 0.021, "recording {d} s");
     assert!(matches!(c.events.last().unwrap().kind, EventKind::Ended { cause: EndCause::HangupA }));
     assert!(s.poll_output(ms(5000)).is_none());
+}
+
+#[test]
+fn same_codec_legs_get_each_others_packets_untouched() {
+    // Passthrough (the default): PCMU both ways, nothing mixed in. Every packet leg B sent
+    // reaches leg A at once with its payload byte for byte, under our SSRC and numbering.
+    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    let mut c = run(&mut s, 4, |_, _, _| {});
+    s.disconnect(ms(4000), EndCause::HangupA, None).unwrap();
+    drain(&mut s, ms(4000), &mut c);
+    let to_a: Vec<(RtpPacket, HostTime)> =
+        c.transmits.iter().filter(|t| t.0 == Leg::A).map(|t| (RtpPacket::parse(&t.1).unwrap(), t.2)).collect();
+    assert_eq!(to_a.len(), 200);
+    assert_eq!((s.packets_sent(Leg::A), s.packets_forwarded(Leg::A)), (200, 200));
+    assert!(s.is_passthrough(Leg::A) || s.is_ended());
+    for (k, (p, at)) in to_a.iter().enumerate() {
+        let upstream = tone_packet(1000.0, 8000.0, k as u32, 0x2222, 200, 9000);
+        assert_eq!(p.payload(), RtpPacket::parse(&upstream).unwrap().payload(), "packet {k}");
+        assert_eq!(p.ssrc(), Ssrc(0xA0A0));
+        assert_eq!(p.sequence(), k as u16, "seq from the configured initial 0");
+        assert_eq!(p.timestamp(), 160 * k as u32);
+        assert_eq!(p.marker(), k == 0);
+        // Forwarded on arrival (…5 ms), not at the next tick behind a jitter buffer.
+        assert_eq!(at.as_nanos() % 20_000_000, 5_000_000);
+    }
+    assert!(tone_rms(&c.out_b, 500.0, 8000.0) > 5000.0 && tone_rms(&c.out_b, 1000.0, 8000.0) < 50.0);
+    // The recording and the analysis are unchanged by passthrough.
+    let info = read_ogg_opus(&c.ogg).unwrap();
+    assert!(info.eos_on_last_page);
 }
 
 #[test]
@@ -188,7 +221,10 @@ fn whisper_reaches_only_its_target_and_the_tap_hears_both_parties() {
 
 #[test]
 fn tap_audio_is_the_mix_of_the_played_out_legs() {
-    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    // The legs must get the played-out audio for this comparison: transcode.
+    let mut cfg = config(Policy::RECORD);
+    cfg.passthrough = false;
+    let mut s = CallSession::new(cfg, ms(0)).unwrap();
     let mut tap = None;
     let c = run(&mut s, 2, |s, k, now| {
         if k == 10 {
@@ -336,8 +372,16 @@ fn forced_disconnect_plays_final_prompt_then_ends() {
 #[test]
 fn outbound_stays_continuous_across_an_upstream_ssrc_change() {
     // Case B07: leg B's upstream switches SSRC/seq/ts mid-call; what we send to leg A keeps
-    // one SSRC, seq +1 and ts +160 per packet.
-    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    // one SSRC, seq +1 and ts +160 per packet, forwarded or transcoded.
+    for passthrough in [true, false] {
+        b07_in_session(passthrough);
+    }
+}
+
+fn b07_in_session(passthrough: bool) {
+    let mut cfg = config(Policy::RECORD);
+    cfg.passthrough = passthrough;
+    let mut s = CallSession::new(cfg, ms(0)).unwrap();
     s.answer(ms(0));
     let mut c = Collected::default();
     let b: SocketAddr = B_ADDR.parse().unwrap();
@@ -354,7 +398,8 @@ fn outbound_stays_continuous_across_an_upstream_ssrc_change() {
     }
     let to_a: Vec<RtpPacket> =
         c.transmits.iter().filter(|t| t.0 == Leg::A).map(|t| RtpPacket::parse(&t.1).unwrap()).collect();
-    assert_eq!(to_a.len(), 101);
+    assert_eq!(to_a.len(), if passthrough { 100 } else { 101 });
+    assert_eq!(s.packets_forwarded(Leg::A), if passthrough { 100 } else { 0 });
     for w in to_a.windows(2) {
         assert_eq!(
             (w[1].ssrc(), w[1].sequence(), w[1].timestamp()),
@@ -441,4 +486,166 @@ fn whisper_is_recorded_on_the_guard_track_only() {
     assert!(tone_rms(&g, 3000.0, 48_000.0) > 2000.0, "guard: {}", tone_rms(&g, 3000.0, 48_000.0));
     assert!(tone_rms(&a, 500.0, 48_000.0) > 3000.0 && tone_rms(&b, 1000.0, 48_000.0) > 3000.0);
     assert!(tone_rms(&g, 500.0, 48_000.0) < 32.8 && tone_rms(&g, 1000.0, 48_000.0) < 32.8);
+}
+
+/// Passthrough → transcode while a whisper reaches leg B → passthrough after it leaves.
+/// Leg B's stream stays one SSRC with seq +1 throughout and timestamps that follow the
+/// elapsed media time (case B07 applied to the monitor switching what feeds a leg); M=1
+/// exactly on the first packet and after each switch. Leg A stays forwarded.
+#[test]
+fn whisper_switches_the_target_leg_out_of_passthrough_and_back() {
+    let mut s = CallSession::new(config(Policy::RECORD), ms(0)).unwrap();
+    let mut tap = None;
+    let mut phase = 0u32;
+    let c = run(&mut s, 3, |s, k, now| {
+        if k == 50 {
+            let kind = TapKind::Whisper { to: Leg::B, listen: None };
+            tap = Some(s.add_tap(now, kind).unwrap());
+        }
+        if k == 100 {
+            s.remove_tap(now, tap.take().unwrap()).unwrap();
+        }
+        if let Some(t) = tap {
+            let pcm: Vec<i16> = (0..160)
+                .map(|i| (6000.0 * (2.0 * PI * 3000.0 * f64::from(phase * 160 + i) / 8000.0).sin()) as i16)
+                .collect();
+            phase += 1;
+            s.push_guard_audio(t, &pcm).unwrap();
+        }
+    });
+    assert_eq!(s.packets_forwarded(Leg::A), 150, "leg A never left passthrough");
+    assert!(s.is_passthrough(Leg::B));
+    let to_b: Vec<(RtpPacket, HostTime)> =
+        c.transmits.iter().filter(|t| t.0 == Leg::B).map(|t| (RtpPacket::parse(&t.1).unwrap(), t.2)).collect();
+    let forwarded = s.packets_forwarded(Leg::B) as usize;
+    let encoded = to_b.len() - forwarded;
+    // 50 forwarded, then one encoded frame per tick while the tap is attached, then forwarded.
+    assert!((49..=51).contains(&encoded), "{encoded} encoded frames");
+    assert!((97..=101).contains(&forwarded), "{forwarded} forwarded");
+    let mut markers = Vec::new();
+    for (i, w) in to_b.windows(2).enumerate() {
+        let (p, q) = (&w[0].0, &w[1].0);
+        assert_eq!(q.ssrc(), Ssrc(0xB0B0));
+        assert_eq!(q.sequence(), p.sequence().wrapping_add(1), "seq +1 at packet {}", i + 1);
+        let step = q.timestamp().wrapping_sub(p.timestamp());
+        let elapsed_ticks = (w[1].1.as_nanos() - w[0].1.as_nanos()) / 125_000;
+        // Timestamps follow the send instants to within one 20 ms frame, never backwards.
+        assert!(step >= 160 && step % 160 == 0 && u64::from(step).abs_diff(elapsed_ticks) <= 160, "{i}: {step}");
+        if q.marker() {
+            markers.push(i + 1);
+        }
+    }
+    // Packet 50 arrived just after the tap joined, before the next tick switched: forwarded.
+    assert_eq!(markers, vec![51, 51 + encoded], "M=1 after each switch");
+    assert!(to_b[0].0.marker());
+    // Whisper only in the encoded stretch; the forwarded stretches are leg A's payloads.
+    let pcm = |r: std::ops::Range<usize>| -> Vec<i16> {
+        to_b[r].iter().flat_map(|(p, _)| p.payload().iter().map(|&b| ulaw_decode(b))).collect()
+    };
+    let whispered = pcm(56..51 + encoded);
+    assert!(tone_rms(&whispered, 3000.0, 8000.0) > 2000.0);
+    assert!(tone_rms(&pcm(0..51), 3000.0, 8000.0) < 32.8);
+    assert!(tone_rms(&pcm(51 + encoded..to_b.len()), 3000.0, 8000.0) < 32.8);
+}
+
+fn opus_leg(pt: u8, ssrc: u32) -> LegConfig {
+    LegConfig::new(PayloadFormat::new(PayloadType(pt), "opus", ClockRate::HZ_48000, 2), Ssrc(ssrc))
+}
+
+/// 20 ms Opus packets of a 440 Hz tone at 48 kHz with payload type `pt`.
+fn opus_packets(pt: u8, ssrc: u32, n: u32) -> Vec<Vec<u8>> {
+    let mut enc =
+        crate::codec::OpusEncoder::new(crate::codec::OpusEncoderConfig::new(SampleRate::HZ_48000, 1)).unwrap();
+    let mut payload = vec![0u8; 1500];
+    (0..n)
+        .map(|k| {
+            let pcm: Vec<i16> = (0..960)
+                .map(|i| (8000.0 * (2.0 * PI * 440.0 * f64::from(k * 960 + i) / 48000.0).sin()) as i16)
+                .collect();
+            let len = crate::codec::Encoder::encode(&mut enc, &pcm, &mut payload).unwrap();
+            let mut out = Vec::new();
+            RtpHeader::new(PayloadType(pt), k as u16, 960 * k, Ssrc(ssrc)).write(&payload[..len], &mut out).unwrap();
+            out
+        })
+        .collect()
+}
+
+/// Opus both ways with different dynamic payload types: leg A's packets reach leg B
+/// relabelled from PT 111 to PT 96 (what B negotiated), payload byte for byte. When leg A
+/// switches to a codec leg B is not sent (PCMU, also in its SDP), leg B is transcoded.
+#[test]
+fn passthrough_relabels_payload_types_and_transcodes_on_a_codec_change() {
+    let mut a = opus_leg(111, 0xA0A0);
+    a.remote = Some(A_ADDR.parse().unwrap());
+    let mut b = opus_leg(96, 0xB0B0);
+    b.remote = Some(B_ADDR.parse().unwrap());
+    let mut s = CallSession::new(SessionConfig::new("opus-call", a, b), ms(0)).unwrap();
+    let from_a: SocketAddr = A_ADDR.parse().unwrap();
+    let sent = opus_packets(111, 0x1111, 50);
+    let mut c = Collected::default();
+    let mut to_b = Vec::new();
+    let mut collect = |s: &mut CallSession, now: HostTime, to_b: &mut Vec<Vec<u8>>| {
+        while let Some(o) = s.poll_output(now) {
+            match o {
+                Output::Transmit { leg: Leg::B, packet } => to_b.push(packet),
+                Output::Timeout(_) => break,
+                Output::Recording(p) => c.ogg.extend_from_slice(&p.data),
+                _ => {}
+            }
+        }
+    };
+    for (k, pkt) in sent.iter().enumerate() {
+        let now = ms(k as u64 * 20 + 5);
+        s.handle_rtp(now, Leg::A, from_a, pkt).unwrap();
+        collect(&mut s, now, &mut to_b);
+        s.handle_timeout(ms(k as u64 * 20 + 20)).unwrap();
+        collect(&mut s, now, &mut to_b);
+    }
+    assert_eq!(to_b.len(), 50);
+    for (k, out) in to_b.iter().enumerate() {
+        let (p, q) = (RtpPacket::parse(out).unwrap(), RtpPacket::parse(&sent[k]).unwrap());
+        assert_eq!((p.payload_type(), p.payload(), p.timestamp()), (PayloadType(96), q.payload(), 960 * k as u32));
+    }
+    // Leg A now sends PCMU (static PT 0, in every leg's map): leg B gets encoded Opus frames.
+    for k in 50..100u32 {
+        let now = ms(u64::from(k) * 20 + 5);
+        s.handle_rtp(now, Leg::A, from_a, &tone_packet(500.0, 8000.0, k, 0x1111, 50, 48_000)).unwrap();
+        collect(&mut s, now, &mut to_b);
+        s.handle_timeout(ms(u64::from(k) * 20 + 20)).unwrap();
+        collect(&mut s, now, &mut to_b);
+    }
+    assert!(!s.is_passthrough(Leg::B));
+    assert_eq!(s.packets_forwarded(Leg::B), 50);
+    let tail: Vec<RtpPacket> = to_b[50..].iter().map(|p| RtpPacket::parse(p).unwrap()).collect();
+    assert!((49..=51).contains(&tail.len()), "{}", tail.len());
+    assert!(tail.iter().all(|p| p.payload_type() == PayloadType(96)));
+    for w in to_b.windows(2) {
+        let (p, q) = (RtpPacket::parse(&w[0]).unwrap(), RtpPacket::parse(&w[1]).unwrap());
+        assert_eq!(q.sequence(), p.sequence().wrapping_add(1));
+        assert!(q.timestamp().wrapping_sub(p.timestamp()) >= 960);
+    }
+}
+
+/// G.711 to Opus can never be forwarded: every packet toward either leg is encoded.
+#[test]
+fn different_codecs_are_always_transcoded() {
+    let mut a = LegConfig::new(pcmu(), Ssrc(0xA0A0));
+    a.remote = Some(A_ADDR.parse().unwrap());
+    let mut b = opus_leg(111, 0xB0B0);
+    b.remote = Some(B_ADDR.parse().unwrap());
+    let mut s = CallSession::new(SessionConfig::new("mixed", a, b), ms(0)).unwrap();
+    let from_a: SocketAddr = A_ADDR.parse().unwrap();
+    for k in 0..50u32 {
+        let now = ms(u64::from(k) * 20 + 5);
+        s.handle_rtp(now, Leg::A, from_a, &tone_packet(500.0, 8000.0, k, 0x1111, 0, 0)).unwrap();
+        s.handle_timeout(ms(u64::from(k) * 20 + 20)).unwrap();
+        while let Some(o) = s.poll_output(now) {
+            if matches!(o, Output::Timeout(_)) {
+                break;
+            }
+        }
+    }
+    assert!(!s.is_passthrough(Leg::A) && !s.is_passthrough(Leg::B));
+    assert_eq!((s.packets_forwarded(Leg::A), s.packets_forwarded(Leg::B)), (0, 0));
+    assert_eq!(s.packets_sent(Leg::B), 51);
 }
