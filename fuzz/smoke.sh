@@ -51,7 +51,7 @@ for t in $(cargo fuzz list); do
     ogg_read)
       [ -d "$shared/ogg" ] && extra+=("$shared/ogg")
       ;;
-    session_ops | ingress)
+    session_ops | ingress | ffi_ops)
       max_len=16384
       ;;
   esac

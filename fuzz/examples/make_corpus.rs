@@ -21,6 +21,7 @@ use jyqq_media::rtp::{Ingress, IngressConfig, PayloadMap, PayloadType, RtpHeader
 use jyqq_media::{HostTime, Leg, SampleRate};
 use jyqq_media_fuzz::codec::{CodecChoice, CodecOp};
 use jyqq_media_fuzz::dtmf::{DtmfOp, DtmfSetup};
+use jyqq_media_fuzz::ffi::{AddrArg, CodecArg, FfiOp, Pick};
 use jyqq_media_fuzz::jitter::{Clock, JitterSetup, NetOp};
 use jyqq_media_fuzz::session::{LegCodec, SessionOp, SessionSetup};
 use jyqq_media_fuzz::{decode_ops, Blob, Seed, ToSeed};
@@ -106,6 +107,7 @@ fn main() {
     capture_seeds(&mut out, &dgrams);
     evidence_seeds(&mut out, &ogg, &pages);
     session_seeds(&mut out);
+    ffi_seeds(&mut out);
     println!("wrote {} seeds, {} bytes, under {}", out.count, out.bytes, out.dir.display());
 }
 
@@ -613,4 +615,67 @@ fn session_seeds(out: &mut Out) {
     }
     ops.push(SessionOp::Tighten { record: false, monitor: false });
     ops_seed(out, "session_ops", "g722-limit", &setup, &ops, run);
+}
+
+fn ffi_seeds(out: &mut Out) {
+    let run = jyqq_media_fuzz::ffi::run;
+    let pcmu = CodecArg { name: 0, raw: Blob(b""), null_name: false, clock_rate: 0, payload_type: 0, channels: 1 };
+    let addr = |which: u8| AddrArg { which, raw: Blob(b"") };
+    let packets: Vec<[Vec<u8>; 2]> =
+        (0..100u32).map(|k| [pcmu_packet(k, 0x1111, 440.0), pcmu_packet(k, 0x2222, 660.0)]).collect();
+    let guard: Vec<u8> = sine(3000.0, 8000.0, 160, 0, 3000.0).iter().flat_map(|v| v.to_le_bytes()).collect();
+    // A whole call through the C ABI: configure, whisper to B with guard audio, a warning
+    // and a tone, media both ways, staff cut; then the freed handles used again.
+    let mut ops = vec![
+        FfiOp::ConfigNew { id: Blob(b"seed-call"), null_out: false },
+        FfiOp::ConfigSetLeg { cfg: Pick(0), leg: 0, codec: pcmu.clone(), ssrc: 0xA, seq: 1, ts: 2, remote: addr(0) },
+        FfiOp::ConfigSetLeg { cfg: Pick(0), leg: 1, codec: pcmu.clone(), ssrc: 0xB, seq: 3, ts: 4, remote: addr(1) },
+        FfiOp::ConfigSetTimeLimit { cfg: Pick(0), ms: 3000 },
+        FfiOp::ConfigAddWarningTone { cfg: Pick(0), before_ms: 1000, freq: 1000.0, level: -10.0, dur_ms: 200 },
+        FfiOp::SessionNew { cfg: Pick(0), null_out: false },
+        FfiOp::Answer { s: Pick(0) },
+        FfiOp::AddTap { s: Pick(0), talk: 2, listen: 1, null_out: false },
+    ];
+    for (k, [a, b]) in packets.iter().enumerate() {
+        ops.push(FfiOp::HandleRtp { s: Pick(0), dt_ms: 5, leg: 0, from: addr(0), data: Blob(a), null_data: false });
+        ops.push(FfiOp::HandleRtp { s: Pick(0), dt_ms: 0, leg: 1, from: addr(1), data: Blob(b), null_data: false });
+        ops.push(FfiOp::HandleTimeout { s: Pick(0), dt_ms: 15 });
+        ops.push(FfiOp::Poll { s: Pick(0), max: 30 });
+        if (20..40).contains(&k) {
+            ops.push(FfiOp::PushGuard { s: Pick(0), tap: 0, pcm: Blob(&guard), null_pcm: false });
+        }
+        if k == 50 {
+            ops.push(FfiOp::PlayTone {
+                s: Pick(0),
+                at_ms: 0,
+                target: 2,
+                tap: 0,
+                mode: 0,
+                freq: 1400.0,
+                level: -12.0,
+                dur_ms: 300,
+            });
+        }
+    }
+    ops.extend([
+        FfiOp::Summary { s: Pick(0), cap: 4096, null_buf: false },
+        FfiOp::Disconnect { s: Pick(0), cause: 3 },
+        FfiOp::Poll { s: Pick(0), max: 50 },
+        FfiOp::SessionFree { s: Pick(0) },
+        FfiOp::Answer { s: Pick(0) },
+        FfiOp::ConfigFree { cfg: Pick(0) },
+        FfiOp::ConfigFree { cfg: Pick(0) },
+        FfiOp::ResultText { code: 999 },
+    ]);
+    ops_seed(out, "ffi_ops", "whole-call", &(), &ops, run);
+    // The stateless entry points on junk.
+    let ops = vec![
+        FfiOp::OggInfo { data: Blob(b"OggS\0\x02") },
+        FfiOp::OggRepair { data: Blob(b"OggS"), cap: 16 },
+        FfiOp::CaptureNew { data: Blob(&[0xD4, 0xC3, 0xB2, 0xA1, 2, 0, 4, 0]) },
+        FfiOp::CaptureQuery { c: Pick(0), call: 0, leg: 0, index: 0, which: 4 },
+        FfiOp::Verify { manifest: Blob(b"{}"), key: Blob(&[7; 32]), segment: Blob(b""), sidecar: Blob(b""), cap: 64 },
+        FfiOp::ResultText { code: 0 },
+    ];
+    ops_seed(out, "ffi_ops", "stateless", &(), &ops, run);
 }

@@ -14,6 +14,7 @@
 
 pub mod codec;
 pub mod dtmf;
+pub mod ffi;
 pub mod jitter;
 pub mod session;
 
@@ -84,6 +85,12 @@ impl Seed {
         self
     }
 
+    /// One `u64`, little-endian.
+    pub fn u64(&mut self, v: u64) -> &mut Self {
+        self.0.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
     /// One `bool`.
     pub fn bool(&mut self, v: bool) -> &mut Self {
         self.u8(u8::from(v))
@@ -127,6 +134,10 @@ impl ToSeed for Blob<'_> {
     fn to_seed(&self, s: &mut Seed) {
         s.blob(self.0);
     }
+}
+
+impl ToSeed for () {
+    fn to_seed(&self, _: &mut Seed) {}
 }
 
 impl<T: ToSeed> ToSeed for [T] {

@@ -340,8 +340,12 @@ fn drain(s: &mut CallSession, now: HostTime, seen: &mut Seen, record_off: bool, 
                 assert!(!seen.ended, "Timeout after Ended");
                 return;
             }
-            Output::Transmit { packet, .. } => {
+            Output::Transmit { leg, packet } => {
                 assert!(!seen.ended, "transmit after the call ended");
+                // Forwarded or encoded, what goes to a leg is valid RTP under the leg's own
+                // SSRC (case B07), never a stranger's numbering.
+                let p = jyqq_media::rtp::RtpPacket::parse(&packet).expect("a transmit that is not RTP");
+                assert_eq!(p.ssrc(), Ssrc(0x5E55_0000 + leg.index() as u32), "transmit under a foreign SSRC");
                 std::hint::black_box(packet);
             }
             Output::Tap { pcm, .. } => {
