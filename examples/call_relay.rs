@@ -8,8 +8,9 @@
 //! For each call `i` (0-based) it binds two UDP ports on 127.0.0.1: leg A at `P + 2i`, leg B
 //! at `P + 2i + 1` (`--base-port 0`: ports the system picks). Leg A's phone is at
 //! `--remote-a` with its port + 2i, leg B's at `--remote-b` + 2i: packets are accepted only
-//! from there (strict source) and the other leg's audio, transcoded by the session, is sent
-//! there, one packet per 20 ms. With `--tap-to`, a guard listens to every call: the listen
+//! from there (strict source) and the other leg's audio is sent there: forwarded packet by
+//! packet when both legs use the same codec (passthrough), else transcoded by the session,
+//! one packet per 20 ms. With `--tap-to`, a guard listens to every call: the listen
 //! mix (both parties, mono) goes to that address as RTP PCMU, 20 ms packets, one SSRC per
 //! call, from one tap socket. Every call is recorded to `DIR/call-<i>.opus` (stereo Ogg
 //! Opus: channel 0 leg A, channel 1 leg B) through a file sink. After `--duration` seconds
@@ -18,8 +19,10 @@
 //! Payload types: PCMU 0, PCMA 8, Opus 111 (48 kHz, RFC 7587), each way.
 //!
 //! It prints its bound ports first (`call_relay: call 0 leg_a=127.0.0.1:P leg_b=…`), then
-//! `call_relay: ready`; at the end one `finished` line per call, one `sent_to` line per
-//! destination address with the packets sent there, and the runtime's tick lateness.
+//! `call_relay: ready`; at the end one `finished` line per call, an `ingress_a`/`ingress_b`
+//! line per call with the legs' receive counters (datagrams, accepted, foreign_source,
+//! malformed, …), one `sent_to` line per destination address with the packets sent there,
+//! and the runtime's tick lateness.
 //!
 //! # Threading
 //! - the runtime's shards (one per core by default) run the sessions; each call's
@@ -38,7 +41,7 @@ use crossbeam_channel::{bounded, Receiver};
 use jyqq_media::codec::ulaw_encode;
 use jyqq_media::mix::{Listen, TapKind};
 use jyqq_media::record::{FileSink, FileSinkConfig, SinkEvent};
-use jyqq_media::rtp::{PayloadFormat, PayloadType, RtpHeader, Ssrc};
+use jyqq_media::rtp::{IngressCounters, PayloadFormat, PayloadType, RtpHeader, Ssrc};
 use jyqq_media::runtime::{
     CallId, CallSpec, PacketSender, Runtime, RuntimeConfig, RuntimeEvent, RuntimeEventKind, RuntimeHandle, TapFrame,
 };
@@ -249,6 +252,8 @@ fn spawn_tap_sender(sock: UdpSocket, to: SocketAddr, frames: Receiver<TapFrame>)
 struct Tally {
     /// Call → (start in ns on the runtime clock, duration in ms, packets sent per leg).
     finished: HashMap<CallId, (u64, u64, [u64; 2])>,
+    /// Call → each leg's ingress counters.
+    ingress: HashMap<CallId, [IngressCounters; 2]>,
     /// Call → recording bytes.
     recorded: HashMap<CallId, u64>,
 }
@@ -256,9 +261,10 @@ struct Tally {
 impl Tally {
     fn note(&mut self, ev: RuntimeEvent) {
         match ev.kind {
-            RuntimeEventKind::Finished { started, ended, packets_sent, .. } => {
+            RuntimeEventKind::Finished { started, ended, packets_sent, ingress, .. } => {
                 let ms = (ended.as_nanos() - started.as_nanos()) / 1_000_000;
                 self.finished.insert(ev.call, (started.as_nanos(), ms, packets_sent));
+                self.ingress.insert(ev.call, ingress);
             }
             RuntimeEventKind::Sink(SinkEvent::RecordingComplete { bytes, .. }) => {
                 self.recorded.insert(ev.call, bytes);
@@ -356,7 +362,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     for ev in events.try_iter() {
         tally.note(ev);
     }
-    let Tally { finished, recorded } = tally;
+    let Tally { finished, recorded, ingress } = tally;
     stop.store(true, Ordering::Relaxed);
     for t in threads {
         let _ = t.join();
@@ -379,6 +385,27 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             c.path.display(),
             recorded.get(&c.id).copied().unwrap_or(0),
         );
+        if let Some(counters) = ingress.get(&c.id) {
+            for (name, k) in ["a", "b"].iter().zip(counters) {
+                println!(
+                    "call_relay: call {} ingress_{name} datagrams={} accepted={} foreign_source={} malformed={} \
+                     rtcp={} duplicate={} unknown_payload_type={} probation={} bad_sequence={} too_old={} \
+                     ssrc_changes={}",
+                    c.index,
+                    k.datagrams,
+                    k.accepted,
+                    k.foreign_source,
+                    k.malformed,
+                    k.rtcp,
+                    k.duplicate,
+                    k.unknown_payload_type,
+                    k.probation,
+                    k.bad_sequence,
+                    k.too_old,
+                    k.ssrc_changes,
+                );
+            }
+        }
         for leg in 0..2 {
             *sent_to.entry(c.remotes[leg]).or_default() += c.sent[leg].load(Ordering::Relaxed);
         }

@@ -457,6 +457,7 @@ impl Shard {
             started: e.started,
             ended: e.ended.unwrap_or(now),
             packets_sent: [e.session.packets_sent(Leg::A), e.session.packets_sent(Leg::B)],
+            ingress: [*e.session.ingress(Leg::A).counters(), *e.session.ingress(Leg::B).counters()],
         };
         self.emit(CallId::from_u64(k), kind);
     }

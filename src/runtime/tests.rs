@@ -131,7 +131,7 @@ fn routes_every_output_and_finishes_the_call() {
     let last = events.last().unwrap();
     assert!(ended < complete && complete < events.len() - 1);
     match &last.kind {
-        RuntimeEventKind::Finished { started, ended, packets_sent, summary } => {
+        RuntimeEventKind::Finished { started, ended, packets_sent, summary, .. } => {
             assert_eq!((*started, *ended), (ms(0), ms(2010)));
             assert_eq!(*packets_sent, [101, 101]);
             assert!(summary.legs[0].talk_ms > 1500, "{summary:?}");

@@ -180,6 +180,9 @@ pub enum RuntimeEventKind {
         ended: HostTime,
         /// Packets sent to leg A and leg B.
         packets_sent: [u64; 2],
+        /// Receive counters of leg A's and leg B's ingress: datagrams, accepted, and every
+        /// kind of drop (malformed, foreign source, duplicate, …).
+        ingress: [crate::rtp::IngressCounters; 2],
     },
 }
 
