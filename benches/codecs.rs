@@ -15,6 +15,9 @@ use jyqq_media::rtp::{PayloadFormat, PayloadType};
 use jyqq_media::{ClockRate, SampleRate};
 use std::f64::consts::PI;
 
+#[path = "support/quick.rs"]
+mod quick;
+
 /// `n` samples of a 150 Hz buzz with 10 harmonics under a 4 Hz syllable envelope.
 fn voiced(rate: u32, n: usize) -> Vec<i16> {
     (0..n)
@@ -150,5 +153,9 @@ fn transcode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, codecs, resample, transcode);
+criterion_group! {
+    name = benches;
+    config = quick::criterion();
+    targets = codecs, resample, transcode
+}
 criterion_main!(benches);

@@ -13,6 +13,11 @@ use jyqq_media::{ClockRate, HostTime, Leg};
 use std::ffi::CString;
 use std::ptr;
 
+use std::time::Duration;
+
+#[path = "support/quick.rs"]
+mod quick;
+
 const FRAMES: u32 = 500;
 
 fn packets(f: f64, ssrc: u32) -> Vec<Vec<u8>> {
@@ -100,11 +105,15 @@ fn ffi(c: &mut Criterion) {
     let (a, b) = (packets(440.0, 0xA), packets(620.0, 0xB));
     assert_eq!(rust_call(&a, &b), c_call(&a, &b), "both paths see the same outputs");
     let mut g = c.benchmark_group("ffi_10s_g711_call");
-    g.sample_size(10);
+    quick::tune(&mut g, 10, Duration::from_secs(5));
     g.bench_function("rust_call_session", |x| x.iter(|| rust_call(&a, &b)));
     g.bench_function("c_abi", |x| x.iter(|| c_call(&a, &b)));
     g.finish();
 }
 
-criterion_group!(benches, ffi);
+criterion_group! {
+    name = benches;
+    config = quick::criterion();
+    targets = ffi
+}
 criterion_main!(benches);

@@ -15,6 +15,9 @@ use jyqq_media::codec::{Decoder, Encoder, G722Decoder, G722Encoder, G722Mode};
 use std::os::raw::c_int;
 use std::time::Duration;
 
+#[path = "support/quick.rs"]
+mod quick;
+
 mod spandsp {
     use std::os::raw::c_int;
 
@@ -138,7 +141,7 @@ fn g722(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("g722_call_second");
     g.throughput(Throughput::Elements(16_000));
-    g.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    quick::tune(&mut g, 100, Duration::from_secs(3));
     let mut enc = G722Encoder::new();
     let mut out = [0u8; 160];
     g.bench_function("encode/ours", |bch| {
@@ -180,5 +183,9 @@ fn g722(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, g722);
+criterion_group! {
+    name = benches;
+    config = quick::criterion();
+    targets = g722
+}
 criterion_main!(benches);

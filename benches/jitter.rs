@@ -19,6 +19,9 @@ use jyqq_media::{HostTime, SampleRate};
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "support/quick.rs"]
+mod quick;
+
 /// Seconds of call per iteration.
 const CALL_SECONDS: u64 = 10;
 
@@ -109,5 +112,9 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = quick::criterion();
+    targets = bench
+}
 criterion_main!(benches);

@@ -16,6 +16,9 @@ use jyqq_media::replay::{record_capture, ReplayOptions};
 use jyqq_media::SampleRate;
 use std::time::Duration;
 
+#[path = "support/quick.rs"]
+mod quick;
+
 const DEFAULT_CALL: &[u8] = include_bytes!("../examples/data/default_call.pcap");
 
 fn pipeline(c: &mut Criterion) {
@@ -47,7 +50,7 @@ fn pipeline(c: &mut Criterion) {
     eprintln!("call length {secs:.2} s, {} stereo frames", pcm.len() / 320);
 
     let mut g = c.benchmark_group("record_pipeline");
-    g.sample_size(20).measurement_time(Duration::from_secs(10));
+    quick::tune(&mut g, 20, Duration::from_secs(10));
     g.bench_function("engine", |b| {
         b.iter(|| {
             let calls = record_capture(black_box(&capture), &opts).expect("record");
@@ -78,5 +81,9 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pipeline);
+criterion_group! {
+    name = benches;
+    config = quick::criterion();
+    targets = pipeline
+}
 criterion_main!(benches);

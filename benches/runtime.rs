@@ -18,6 +18,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+#[path = "support/quick.rs"]
+mod quick;
+
 const SECONDS: u32 = 10;
 const CALLS: usize = 20;
 
@@ -139,7 +142,7 @@ fn runtime(c: &mut Criterion) {
     let stereo: Vec<i16> =
         (0..SECONDS * 50 * 160).flat_map(|n| [speechlike(0, n, 300.0), speechlike(0, n, 450.0)]).collect();
     let mut g = c.benchmark_group("runtime_20calls_10s");
-    g.sample_size(10).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
+    quick::tune(&mut g, 10, Duration::from_secs(8));
     g.bench_function("shard_g711_g711_recording", |bch| bch.iter(|| run_shard(&a, &b)));
     g.bench_function("bare_sessions_g711_g711_recording", |bch| bch.iter(|| run_bare(&a, &b)));
     // The unavoidable cost: the recordings' stereo Opus encode at 8 kHz, 20 × 10 s.
@@ -161,5 +164,9 @@ fn runtime(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, runtime);
+criterion_group! {
+    name = benches;
+    config = quick::criterion();
+    targets = runtime
+}
 criterion_main!(benches);

@@ -15,6 +15,9 @@ use jyqq_media::{ClockRate, HostTime, Leg, SampleRate};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+#[path = "support/quick.rs"]
+mod quick;
+
 const SECONDS: u32 = 10;
 
 fn speechlike(k: u32, i: u32, f: f64) -> i16 {
@@ -93,7 +96,7 @@ fn sessions(c: &mut Criterion) {
         (0..SECONDS * 50 * 160).flat_map(|n| [speechlike(0, n, 300.0), speechlike(0, n, 450.0)]).collect();
 
     let mut g = c.benchmark_group("session_10s");
-    g.sample_size(10).measurement_time(Duration::from_secs(8)).warm_up_time(Duration::from_secs(1));
+    quick::tune(&mut g, 10, Duration::from_secs(8));
     g.bench_function("g711_g711_tap_recording", |bch| bch.iter(|| run_call(&g711, &a, &b)));
     g.bench_function("g711_g711_transcoded_tap_recording", |bch| bch.iter(|| run_call(&g711_transcoded, &a, &b)));
     g.bench_function("g711_opus_tap_recording", |bch| bch.iter(|| run_call(&mixed, &a, &bo)));
@@ -115,5 +118,9 @@ fn sessions(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sessions);
+criterion_group! {
+    name = benches;
+    config = quick::criterion();
+    targets = sessions
+}
 criterion_main!(benches);

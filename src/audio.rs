@@ -4,6 +4,8 @@
 //! always **samples per channel**; PCM is signed 16-bit, **interleaved** when it
 //! has more than one channel (L R L R …).
 
+#![forbid(unsafe_code)]
+
 use std::time::Duration;
 
 /// An audio sampling rate in Hz (samples per channel per second).

@@ -1,5 +1,7 @@
 //! The crate's error type: one variant per module, each wrapping that module's error enum.
 
+#![forbid(unsafe_code)]
+
 use thiserror::Error;
 
 /// Any error the library returns.

@@ -1,5 +1,7 @@
 //! Call legs.
 
+#![forbid(unsafe_code)]
+
 /// One side of a two-party call.
 ///
 /// In recordings, leg A is channel 0 (left) and leg B is channel 1 (right).

@@ -30,10 +30,10 @@
 //! - **samples per channel**: the count of a PCM buffer; buffers are interleaved `i16`.
 //!
 //! ## Unsafe code
-//! `unsafe` is denied crate-wide (`#![deny(unsafe_code)]`) and allowed in one module only:
-//! [`ffi`], the C ABI, which must dereference the raw pointers C hosts pass in. It is `deny`
-//! rather than `forbid` because `forbid` cannot be lifted by that module's
-//! `#![allow(unsafe_code)]`; any other module that writes `unsafe` still fails to build.
+//! `unsafe` is allowed in one module only: [`ffi`], the C ABI, which must dereference the
+//! raw pointers C hosts pass in (every `unsafe` block there carries a `SAFETY:` comment).
+//! Every other module is `#![forbid(unsafe_code)]`; the crate root is
+//! `#![deny(unsafe_code)]` (a crate-wide `forbid` could not be lifted for `ffi`).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

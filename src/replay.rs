@@ -5,6 +5,8 @@
 //! bytes; each datagram is handed to the leg's [`Ingress`] and the [`Recorder`] at its capture
 //! time, exactly as a live host would.
 
+#![forbid(unsafe_code)]
+
 use crate::analysis::{AnalysisConfig, CallAnalyzer, CdrSummary, EndCause};
 use crate::capture::{find_rtp_streams, pair_calls, rtpmaps_for_stream, sdp_payload_maps, Capture, Datagram};
 use crate::codec::{opus_rate_at_least, CodecOptions, CodecRegistry};

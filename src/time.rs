@@ -5,6 +5,8 @@
 //! stream is counted in RTP ticks of that stream's [`ClockRate`](crate::audio::ClockRate)
 //! and carried as [`MediaTime`].
 
+#![forbid(unsafe_code)]
+
 use crate::audio::ClockRate;
 use std::time::Duration;
 

@@ -18,6 +18,8 @@
 //! Levels are in dBm0 with a full-scale 16-bit sine at +3.14 dBm0 (see [`level`]). Every
 //! detector below the VAD runs on 8 kHz (other rates are decimated by [`Decimator`]).
 
+#![forbid(unsafe_code)]
+
 mod alarms;
 mod call;
 mod cdr;

@@ -23,6 +23,8 @@
 //!   the spool on start, and reports every state change as an [`ArchiveEvent`] the host
 //!   polls (no callbacks).
 
+#![forbid(unsafe_code)]
+
 pub mod key;
 pub mod sink;
 pub mod spool;

@@ -18,6 +18,8 @@
 //! Formats are told apart by their first bytes, never by the file name (several
 //! rtpproxy `.rtp` files are ordinary pcap).
 
+#![forbid(unsafe_code)]
+
 mod adhoc;
 mod calls;
 mod link;

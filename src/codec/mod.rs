@@ -12,6 +12,8 @@
 //! - [`CodecRegistry::translation_path`] and [`Transcoder`]: decode → resample → encode
 //!   between two legs' formats, or pass through.
 
+#![forbid(unsafe_code)]
+
 mod builtin;
 mod g711;
 mod g722;

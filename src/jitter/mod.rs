@@ -42,6 +42,8 @@
 //! Quality against GStreamer's `rtpjitterbuffer` is measured by `benches/quality/run.py`
 //! (see `benches/quality/README.md`); speed by `benches/jitter.rs`.
 
+#![forbid(unsafe_code)]
+
 mod buffer;
 mod config;
 mod decoders;

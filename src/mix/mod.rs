@@ -33,6 +33,8 @@
 //! playback. Every output (each leg's outbound, each listen channel, the guard track) has its own
 //! [`Mixer`], hence its own limiter state: a stereo listen output is limited per channel.
 
+#![forbid(unsafe_code)]
+
 mod mixer;
 mod playback;
 mod prompt;

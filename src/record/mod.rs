@@ -7,6 +7,8 @@
 //! the two header packets (RFC 7845 §5). [`read_ogg_opus`] reads and checks a finished
 //! or crash-truncated file; [`repair`] closes a truncated one with an EOS page.
 
+#![forbid(unsafe_code)]
+
 mod comfort;
 mod decode;
 pub mod dual_sink;

@@ -17,6 +17,8 @@
 //! - [`PayloadMap`]: payload type → encoding, clock rate and channels (RFC 3551, SDP).
 //! - [`Ingress`]: all of the above for one call leg, with strict source learning.
 
+#![forbid(unsafe_code)]
+
 mod extension;
 mod ingress;
 mod packet;

@@ -44,6 +44,8 @@
 //! the recording complete (or failed) the call leaves the shard with a
 //! [`RuntimeEventKind::Finished`] event (CDR summary, start/end times).
 
+#![forbid(unsafe_code)]
+
 mod shard;
 mod stats;
 mod thread;

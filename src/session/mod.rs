@@ -31,6 +31,8 @@
 //! loosened. The time limit is enforced on the session's own clock: media stops at exactly
 //! answer + limit even if the host calls late.
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod leg;
 mod output;

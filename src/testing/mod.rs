@@ -6,4 +6,6 @@
 //!   (Gilbert–Elliott loss, jitter with spikes, reordering, duplication, clock skew,
 //!   SSRC change), for scenario tests on a simulated clock and the quality bench.
 
+#![forbid(unsafe_code)]
+
 pub mod netsim;
