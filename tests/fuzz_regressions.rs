@@ -87,3 +87,44 @@ fn recorder_duration_after_finish_is_the_trimmed_length() {
     assert_eq!(info.last_granule, Some(u64::from(info.head.pre_skip) + 207 * 48));
     assert_eq!(rec.duration(), Duration::from_millis(207));
 }
+
+/// `session_ops` (crash-7c527f7c0c19ef32891a8f730c420c06c3514c48: a staff cut with a final
+/// prompt, then another tone played): when the final prompt and another playback ended in
+/// the same frame, the session ended on the first `PlaybackEnded` and queued the second one
+/// after `Ended`. Now every event of that frame comes first, `Ended` last.
+#[test]
+fn playbacks_ending_with_the_final_prompt_come_before_ended() {
+    use jyqq_media::mix::{Cadence, Dbm0, PlayMode, Source, Target, ToneGenerator, ToneSpec};
+    let pcmu = PayloadFormat::new(PayloadType(0), "PCMU", ClockRate::HZ_8000, 1);
+    let cfg = SessionConfig::new("c", LegConfig::new(pcmu.clone(), Ssrc(1)), LegConfig::new(pcmu, Ssrc(2)));
+    let t = HostTime::from_millis;
+    let tone = |hz: f32| {
+        let spec = ToneSpec::single(hz, Dbm0(-10.0), Cadence::once(Duration::from_millis(100)));
+        Source::Tone(ToneGenerator::new(&spec, SampleRate::HZ_8000).unwrap())
+    };
+    for final_first in [true, false] {
+        let mut s = CallSession::new(cfg.clone(), t(0)).unwrap();
+        let mut events = Vec::new();
+        s.answer(t(0));
+        s.handle_timeout(t(100)).unwrap();
+        drain(&mut s, t(100), &mut events);
+        // Both start at 100 ms and last 100 ms: they end in the same frame.
+        if !final_first {
+            s.play(t(100), tone(600.0), Target::Leg(Leg::A), PlayMode::Mix).unwrap();
+        }
+        s.disconnect(t(100), EndCause::StaffCut, Some(tone(1400.0))).unwrap();
+        if final_first {
+            s.play(t(100), tone(600.0), Target::Leg(Leg::A), PlayMode::Mix).unwrap();
+        }
+        for ms in (120..=400).step_by(20) {
+            s.handle_timeout(t(ms)).unwrap();
+            drain(&mut s, t(ms), &mut events);
+        }
+        let ended = events.iter().position(|e| matches!(e.kind, EventKind::Ended { .. })).expect("ended");
+        assert_eq!(ended, events.len() - 1, "events after Ended: {:?}", &events[ended..]);
+        let playbacks_ended = events.iter().filter(|e| matches!(e.kind, EventKind::PlaybackEnded { .. })).count();
+        assert_eq!(playbacks_ended, 2);
+        // Played at 100 ms, after the tick at 100 ms had run: both start on the next tick.
+        assert_eq!(events[ended].at, t(220));
+    }
+}

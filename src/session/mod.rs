@@ -572,6 +572,9 @@ impl CallSession {
     }
 
     fn drain_router_events(&mut self) {
+        // The final prompt's end ends the call, after every other event of the same frame
+        // (nothing may follow `Ended`).
+        let mut end_at = None;
         while let Some(ev) = self.router.poll_event() {
             let (at, kind) = match ev {
                 RouterEvent::TapJoined { tap, kind, at } => (at, EventKind::TapJoined { tap, kind }),
@@ -579,11 +582,9 @@ impl CallSession {
                 RouterEvent::TapLeft { tap, kind, reason, at } => (at, EventKind::TapLeft { tap, kind, reason }),
                 RouterEvent::PlaybackStarted { playback, at, .. } => (at, EventKind::PlaybackStarted { playback }),
                 RouterEvent::PlaybackEnded { playback, at, .. } => {
-                    if let State::Ending(cause, id) = self.state.clone() {
-                        if id == playback {
-                            self.event(at, EventKind::PlaybackEnded { playback });
-                            let _ = self.end(at, cause);
-                            continue;
+                    if let State::Ending(cause, id) = &self.state {
+                        if *id == playback {
+                            end_at = Some((at, cause.clone()));
                         }
                     }
                     (at, EventKind::PlaybackEnded { playback })
@@ -591,6 +592,9 @@ impl CallSession {
                 _ => continue,
             };
             self.event(at, kind);
+        }
+        if let Some((at, cause)) = end_at {
+            let _ = self.end(at, cause);
         }
     }
 
