@@ -378,3 +378,37 @@ fn encoder_rejects_wrong_frames_and_configs() {
     assert!(matches!(OpusDecoder::new(SampleRate::new(44_100), 1), Err(CodecError::Unsupported(_))));
     assert!(matches!(OpusDecoder::new(SampleRate::HZ_48000, 0), Err(CodecError::Unsupported(_))));
 }
+
+/// The deep-learning PLC (decoder complexity 5, the default) is built in and active: for the
+/// same decoder state its concealment of three lost 20 ms frames of voiced speech differs from
+/// the classic PLC's (complexity 0), continues the voice at a plausible level, and the
+/// decoder returns to the real packets.
+#[test]
+fn deep_plc_is_the_default_and_differs_from_the_classic_plc() {
+    let rate = 16_000u32;
+    let input = voiced(rate, 1.0);
+    let mut cfg = fec_config(false);
+    cfg.sample_rate = SampleRate::HZ_16000;
+    let packets = encode_all(&mut OpusEncoder::new(cfg).expect("valid config"), &input);
+    let frame = 320;
+    let mut deep = OpusDecoder::new(SampleRate::HZ_16000, 1).expect("decoder");
+    let mut classic = OpusDecoder::new(SampleRate::HZ_16000, 1).expect("decoder");
+    assert_eq!((deep.complexity(), OpusDecoder::DEFAULT_COMPLEXITY), (5, 5));
+    classic.set_complexity(0).expect("0 is valid");
+    assert_eq!(classic.complexity(), 0);
+    assert!(matches!(classic.set_complexity(11), Err(CodecError::Unsupported(_))));
+    let lost = 20;
+    let truth = decode_all(&mut OpusDecoder::new(SampleRate::HZ_16000, 1).expect("decoder"), &packets);
+    decode_all(&mut deep, &packets[..lost]);
+    decode_all(&mut classic, &packets[..lost]);
+    let (mut d, mut c) = (vec![0i16; 3 * frame], vec![0i16; 3 * frame]);
+    assert_eq!(deep.conceal(3 * frame, &mut d), Ok(3 * frame));
+    assert_eq!(classic.conceal(3 * frame, &mut c), Ok(3 * frame));
+    assert_ne!(d, c, "the deep PLC produced the classic PLC's samples");
+    let e = |x: &[i16]| x.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / x.len() as f64;
+    let t = e(&truth[lost * frame..(lost + 3) * frame]);
+    let ratio = e(&d) / t;
+    assert!((0.05..5.0).contains(&ratio), "deep PLC energy {ratio:.3} × the lost speech's");
+    let mut next = vec![0i16; frame];
+    assert_eq!(deep.decode(&packets[lost + 3], &mut next), Ok(frame));
+}

@@ -77,6 +77,19 @@ pub(crate) struct Decoders {
 /// Longest audio decoded from one packet: 250 ms.
 const MAX_PACKET_DIV: u32 = 4;
 
+/// Runs `f` with the decoder's complexity at 0 (classic PLC / comfort noise), then restores it.
+fn classic_plc<R>(d: &mut OpusDecoder, f: impl FnOnce(&mut OpusDecoder) -> R) -> R {
+    let c = d.complexity();
+    if c == 0 {
+        return f(d);
+    }
+    // Invariant: 0 and the complexity just read are valid complexities.
+    let _ = d.set_complexity(0);
+    let r = f(d);
+    let _ = d.set_complexity(c);
+    r
+}
+
 impl Decoders {
     /// Decoders for `map`, producing `out_rate`.
     pub(crate) fn new(map: PayloadMap, out_rate: SampleRate) -> Self {
@@ -140,6 +153,8 @@ impl Decoders {
         let Decoders { slots, pcm, out, .. } = self;
         let slot = slots.iter_mut().find(|s| s.pt == pt)?;
         let n = match &mut slot.engine {
+            // A DTX frame (TOC only) decodes as libopus' concealment: its comfort noise.
+            Engine::Opus(d) if payload.len() <= 2 => classic_plc(d, |d| d.decode(payload, pcm)).ok()?,
             Engine::Opus(d) => d.decode(payload, pcm).ok()?,
             Engine::Other(d) => d.decode(payload, pcm).ok()?,
         };
@@ -148,14 +163,18 @@ impl Decoders {
 
     /// Codec-native concealment (Opus PLC) of `samples` output samples into
     /// [`output`](Self::output). `None` when the codec has none.
-    pub(crate) fn conceal(&mut self, pt: PayloadType, samples: usize) -> Option<Decoded> {
+    /// libopus' concealment of `samples` at the output rate: for a lost packet
+    /// (`comfort` false) the decoder's own PLC — the deep PLC by default; inside a DTX
+    /// pause (`comfort` true) the classic PLC, which is libopus' comfort noise (the deep
+    /// PLC would keep synthesising speech-like sound through a long pause).
+    pub(crate) fn conceal(&mut self, pt: PayloadType, samples: usize, comfort: bool) -> Option<Decoded> {
         let Decoders { slots, pcm, out, .. } = self;
         let slot = slots.iter_mut().find(|s| s.pt == pt)?;
         let Engine::Opus(d) = &mut slot.engine else {
             return None;
         };
         let n = samples.min(pcm.len());
-        let got = d.conceal(n, pcm).ok()?;
+        let got = if comfort { classic_plc(d, |d| d.conceal(n, pcm)) } else { d.conceal(n, pcm) }.ok()?;
         finish(slot, &pcm[..got], out)
     }
 

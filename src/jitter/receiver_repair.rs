@@ -141,7 +141,7 @@ impl AudioReceiver {
                 }
             }
             Cng::CodecInternal => {
-                match self.decoders.conceal(run.pt, need) {
+                match self.decoders.conceal(run.pt, need, true) {
                     Some(d) => out[..d.samples.min(need)]
                         .copy_from_slice(&self.decoders.output(d.samples)[..d.samples.min(need)]),
                     None => out.iter_mut().for_each(|s| *s = 0.0),
@@ -158,7 +158,7 @@ impl AudioReceiver {
                 let plc =
                     if run.native_plc { need.min(native_limit.saturating_sub(self.expander.elapsed())) } else { 0 };
                 if plc > 0 {
-                    match self.decoders.conceal(run.pt, plc) {
+                    match self.decoders.conceal(run.pt, plc, false) {
                         Some(d) if d.samples >= plc => {
                             out[..plc].copy_from_slice(&self.decoders.output(d.samples)[..plc])
                         }
