@@ -33,7 +33,10 @@
 //! `unsafe` is allowed in one module only: [`ffi`], the C ABI, which must dereference the
 //! raw pointers C hosts pass in (every `unsafe` block there carries a `SAFETY:` comment).
 //! Every other module is `#![forbid(unsafe_code)]`; the crate root is
-//! `#![deny(unsafe_code)]` (a crate-wide `forbid` could not be lifted for `ffi`).
+//! `#![deny(unsafe_code)]` (a crate-wide `forbid` could not be lifted for `ffi`). The calls
+//! into C codec libraries live in two small sub-crates with the same rule:
+//! `crates/jyqq-opus-dnn` (libopus' decoder complexity control, for the deep PLC) and
+//! `crates/jyqq-bcg729` (the optional G.729).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
