@@ -322,6 +322,22 @@ fn codec_seeds(out: &mut Out, dgrams: &[&jyqq_media::capture::Datagram]) {
         ops.push(CodecOp::Encode(Blob(&tone8)));
         ops_seed(out, "codec_decode", name, &choice, &ops, jyqq_media_fuzz::codec::run);
     }
+    // L16: big-endian samples of a tone, stereo at 16 kHz, and an odd-length payload.
+    let l16: Vec<u8> = sine(440.0, 16_000.0, 640, 0, 9000.0).iter().flat_map(|s| s.to_be_bytes()).collect();
+    let ops = vec![
+        CodecOp::Decode(Blob(&l16)),
+        CodecOp::Decode(Blob(&l16[..5])),
+        CodecOp::Conceal(320),
+        CodecOp::Encode(Blob(&tone8)),
+    ];
+    ops_seed(
+        out,
+        "codec_decode",
+        "l16-stereo",
+        &CodecChoice::L16 { rate: 1, channels: 1 },
+        &ops,
+        jyqq_media_fuzz::codec::run,
+    );
     // G.722: a tone through our encoder, decoded in each mode.
     let mut enc = G722Encoder::new();
     let mut g722 = Vec::new();

@@ -3,9 +3,6 @@
 //! Opus FEC decodes, keeping its state across operations; and each encoder fed arbitrary PCM,
 //! whose output must decode.
 //!
-//! L16 is not built in yet (no `codec::L16` on main when this target was written): add it
-//! to [`CodecChoice`] when it lands.
-//!
 //! Checked: a decode never writes more than the output buffer; when a payload decodes, a
 //! decoder that can tell the payload's length without decoding ([`Decoder::samples_in`])
 //! tells the same length; concealment returns at most what was asked; every payload our
@@ -14,8 +11,8 @@
 use crate::{Blob, Seed, ToSeed};
 use arbitrary::Arbitrary;
 use jyqq_media::codec::{
-    Decoder, Encoder, G711Decoder, G711Encoder, G711Law, G722Decoder, G722Encoder, G722Mode, OpusDecoder, OpusEncoder,
-    OpusEncoderConfig,
+    Decoder, Encoder, G711Decoder, G711Encoder, G711Law, G722Decoder, G722Encoder, G722Mode, L16Decoder, L16Encoder,
+    OpusDecoder, OpusEncoder, OpusEncoderConfig,
 };
 use jyqq_media::SampleRate;
 
@@ -41,6 +38,14 @@ pub enum CodecChoice {
         /// Stereo.
         stereo: bool,
     },
+    /// L16 (RFC 3551 §4.5.11, network byte order) at 8/16/44.1/48 kHz (index modulo 4),
+    /// 1–3 channels (modulo 3, + 1).
+    L16 {
+        /// Rate index.
+        rate: u8,
+        /// Channel index.
+        channels: u8,
+    },
 }
 
 /// One operation on the decoder (and the matching encoder).
@@ -65,16 +70,19 @@ impl ToSeed for CodecChoice {
     fn to_seed(&self, s: &mut Seed) {
         match self {
             CodecChoice::Pcmu => {
-                s.variant(0, 4);
+                s.variant(0, 5);
             }
             CodecChoice::Pcma => {
-                s.variant(1, 4);
+                s.variant(1, 5);
             }
             CodecChoice::G722 { mode } => {
-                s.variant(2, 4).u8(*mode);
+                s.variant(2, 5).u8(*mode);
             }
             CodecChoice::Opus { rate, stereo } => {
-                s.variant(3, 4).u8(*rate).bool(*stereo);
+                s.variant(3, 5).u8(*rate).bool(*stereo);
+            }
+            CodecChoice::L16 { rate, channels } => {
+                s.variant(4, 5).u8(*rate).u8(*channels);
             }
         }
     }
@@ -120,6 +128,11 @@ fn build(choice: CodecChoice) -> Option<Codecs> {
             let fec = OpusDecoder::new(rate, ch).ok()?;
             let enc = OpusEncoder::new(OpusEncoderConfig::new(rate, ch)).ok()?;
             (Box::new(dec), Box::new(enc), Some(fec))
+        }
+        CodecChoice::L16 { rate, channels } => {
+            let rate = SampleRate::new([8000, 16_000, 44_100, 48_000][usize::from(rate % 4)]);
+            let ch = channels % 3 + 1;
+            (Box::new(L16Decoder::new(rate, ch).ok()?), Box::new(L16Encoder::new(rate, ch).ok()?), None)
         }
     })
 }
