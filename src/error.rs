@@ -41,5 +41,5 @@ pub enum Error {
     Runtime(#[from] crate::runtime::RuntimeError),
 }
 
-/// `Result` with the crate's [`Error`].
+/// `Result` with the crate's [`enum@Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,7 +2,7 @@
 //!
 //! [`HostTime`] is monotonic nanoseconds since an epoch the host chooses
 //! (process start, boot, or the first packet of a capture). Media time on an RTP
-//! stream is counted in RTP ticks of that stream's [`ClockRate`](crate::audio::ClockRate)
+//! stream is counted in RTP ticks of that stream's [`ClockRate`]
 //! and carried as [`MediaTime`].
 
 #![forbid(unsafe_code)]

@@ -18,7 +18,7 @@
 //!
 //! The session clocks outbound audio itself, one frame (ptime) per tick from its creation:
 //! each tick plays out one frame of each leg's inbound audio (jitter buffer → decoder →
-//! concealment), routes it through the [`Router`](crate::mix::Router) (the other party's audio,
+//! concealment), routes it through the [`Router`] (the other party's audio,
 //! whispers, barges, prompts), encodes it for each leg, and gives every monitor its frame.
 //! So a leg gets audio (prompts, whisper) even while the other side sends nothing.
 //!
