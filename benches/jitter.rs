@@ -1,6 +1,8 @@
 //! Cost of the jitter buffer: `AudioReceiver` playing 10 s of a G.711 call impaired by
 //! the `loss10` profile (10 % random loss) of the network simulator, beside the bare
-//! G.711 decode of the same packets, in the same run.
+//! G.711 decode of the same packets, in the same run; and the same for a 16 kHz Opus leg,
+//! with libopus' deep PLC (the default) and with the classic PLC, beside the bare Opus
+//! decode of the packets that arrived.
 //!
 //! Each iteration is one 10-second call leg: criterion's throughput counts call-seconds
 //! (elements), so `µs per call-second = 1e6 / (elements per second)`, or the iteration
@@ -11,7 +13,7 @@
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use jyqq_media::codec::{decoder_for, ulaw_encode, CodecKind};
+use jyqq_media::codec::{decoder_for, ulaw_encode, CodecKind, OpusDecoder, OpusEncoder, OpusEncoderConfig};
 use jyqq_media::jitter::{AudioReceiver, ReceiverConfig};
 use jyqq_media::rtp::{ExtTimestamp, MediaPacket, PayloadMap, PayloadType, RtpHeader, SeqNo, Ssrc, StreamEpoch};
 use jyqq_media::testing::netsim::{profile, NetSim};
@@ -34,14 +36,27 @@ fn sample(n: u64) -> i16 {
     (6000.0 * env * on * s) as i16
 }
 
-/// The packets of a `CALL_SECONDS` PCMU leg as they arrive through the `loss10` profile.
-fn impaired_call() -> Vec<MediaPacket> {
+/// The packets of a `CALL_SECONDS` leg as they arrive through the `loss10` profile: PCMU
+/// (PT 0), or Opus (PT 111, 16 kHz input, 24 kbit/s, in-band FEC for 10 % loss).
+fn impaired_call(opus: bool) -> Vec<MediaPacket> {
     let mut sim = NetSim::new(profile("loss10").expect("named profile"), 1);
     let frames = CALL_SECONDS * 50;
+    let mut enc = OpusEncoderConfig::new(SampleRate::HZ_16000, 1);
+    enc.bitrate_bps = Some(24_000);
+    enc.inband_fec = true;
+    enc.packet_loss_perc = 10;
+    let mut enc = OpusEncoder::new(enc).expect("valid Opus config");
+    let mut buf = [0u8; 1500];
     for k in 0..frames {
-        let payload: Vec<u8> = (0..160).map(|i| ulaw_encode(sample(160 * k + i))).collect();
+        let (pt, ts, payload): (u8, u64, Vec<u8>) = if opus {
+            let pcm: Vec<i16> = (0..320).map(|i| sample((320 * k + i) / 2)).collect();
+            let n = enc.encode(&pcm, &mut buf).expect("20 ms frame");
+            (111, 960 * k, buf[..n].to_vec())
+        } else {
+            (0, 160 * k, (0..160).map(|i| ulaw_encode(sample(160 * k + i))).collect())
+        };
         let mut d = Vec::new();
-        RtpHeader::new(PayloadType(0), k as u16, (160 * k) as u32, Ssrc(1)).write(&payload, &mut d).expect("valid");
+        RtpHeader::new(PayloadType(pt), k as u16, ts as u32, Ssrc(1)).write(&payload, &mut d).expect("valid");
         sim.send(Duration::from_millis(20 * k), &d);
     }
     let (deliveries, _) = sim.finish();
@@ -50,7 +65,7 @@ fn impaired_call() -> Vec<MediaPacket> {
         .map(|d| MediaPacket {
             arrival: d.arrival,
             ssrc: Ssrc(1),
-            payload_type: PayloadType(0),
+            payload_type: PayloadType(d.datagram[1] & 0x7F),
             marker: false,
             seq: SeqNo(u64::from(u16::from_be_bytes([d.datagram[2], d.datagram[3]]))),
             timestamp: ExtTimestamp(u64::from(u32::from_be_bytes([
@@ -82,7 +97,7 @@ fn play(mut rx: AudioReceiver, packets: Vec<MediaPacket>) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let packets = impaired_call();
+    let packets = impaired_call(false);
     let mut group = c.benchmark_group("jitter_loss10_g711");
     group.throughput(Throughput::Elements(CALL_SECONDS));
     group.bench_function("bare_g711_decode", |b| {
@@ -103,6 +118,44 @@ fn bench(c: &mut Criterion) {
                         AudioReceiver::new(ReceiverConfig::new(PayloadMap::static_defaults(), SampleRate::new(rate)))
                             .expect("valid config");
                     (rx, packets.clone())
+                },
+                |(rx, p)| black_box(play(rx, p)),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+
+    let packets = impaired_call(true);
+    let mut payloads = PayloadMap::static_defaults();
+    let _ = payloads.insert(jyqq_media::rtp::PayloadFormat::new(
+        PayloadType(111),
+        "opus",
+        jyqq_media::ClockRate::HZ_48000,
+        2,
+    ));
+    let mut group = c.benchmark_group("jitter_loss10_opus16k");
+    group.throughput(Throughput::Elements(CALL_SECONDS));
+    group.bench_function("bare_opus_decode", |b| {
+        let mut out = vec![0i16; 5760];
+        b.iter_batched(
+            || OpusDecoder::new(SampleRate::HZ_16000, 1).expect("decoder"),
+            |mut dec| {
+                for p in &packets {
+                    let n = dec.decode(black_box(&p.payload), &mut out).expect("our encoder's packets");
+                    black_box(&out[..n]);
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    for (name, complexity) in [("receiver_deep_plc", OpusDecoder::DEFAULT_COMPLEXITY), ("receiver_classic_plc", 0)] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let cfg =
+                        ReceiverConfig::new(payloads.clone(), SampleRate::HZ_16000).with_opus_complexity(complexity);
+                    (AudioReceiver::new(cfg).expect("valid config"), packets.clone())
                 },
                 |(rx, p)| black_box(play(rx, p)),
                 BatchSize::LargeInput,

@@ -147,7 +147,8 @@ def main():
                 # Our WAV starts at the first arrival; the fastest transit is the base to subtract.
                 first, fastest = meta["first_arrival_ms"], meta["min_delay_ms"]
                 res = subprocess.run(
-                    [os.path.join(bindir, "playout"), base + ".pcap", base + "_ours.wav", "--rate", str(fs)],
+                    [os.path.join(bindir, "playout"), base + ".pcap", base + "_ours.wav", "--rate", str(fs)]
+                    + os.environ.get("JYQQ_PLAYOUT_ARGS", "").split(),
                     check=True, capture_output=True, text=True,
                 )
                 stats = json.loads(res.stdout.strip().splitlines()[-1])

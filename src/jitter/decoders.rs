@@ -72,6 +72,8 @@ pub(crate) struct Decoders {
     slots: Vec<Slot>,
     pcm: Vec<i16>,
     out: Vec<f32>,
+    /// Opus decoder complexity (≤ 10).
+    opus_complexity: u8,
 }
 
 /// Longest audio decoded from one packet: 250 ms.
@@ -92,9 +94,9 @@ fn classic_plc<R>(d: &mut OpusDecoder, f: impl FnOnce(&mut OpusDecoder) -> R) ->
 
 impl Decoders {
     /// Decoders for `map`, producing `out_rate`.
-    pub(crate) fn new(map: PayloadMap, out_rate: SampleRate) -> Self {
+    pub(crate) fn new(map: PayloadMap, out_rate: SampleRate, opus_complexity: u8) -> Self {
         let cap = usize::try_from(out_rate.hz().max(48_000) / MAX_PACKET_DIV).unwrap_or(12_000);
-        Decoders { map, out_rate, slots: Vec::new(), pcm: vec![0; cap], out: vec![0.0; cap] }
+        Decoders { map, out_rate, slots: Vec::new(), pcm: vec![0; cap], out: vec![0.0; cap], opus_complexity }
     }
 
     /// What payload type `pt` carries.
@@ -122,7 +124,11 @@ impl Decoders {
         let kind = CodecKind::from_encoding_name(&f.encoding_name)?;
         let out = self.out_rate.hz();
         let engine = match kind {
-            CodecKind::Opus => Engine::Opus(Box::new(OpusDecoder::new(self.out_rate, 1).ok()?)),
+            CodecKind::Opus => {
+                let mut d = OpusDecoder::new(self.out_rate, 1).ok()?;
+                d.set_complexity(self.opus_complexity).ok()?;
+                Engine::Opus(Box::new(d))
+            }
             other => Engine::Other(decoder_for(other, 1, self.out_rate)?),
         };
         let rate = match &engine {

@@ -166,7 +166,7 @@ impl AudioReceiver {
             frame_len,
             adaptive: matches!(delay, PlayoutDelay::Adaptive { .. }),
             frame: config.frame,
-            decoders: Decoders::new(config.payloads, config.output_rate),
+            decoders: Decoders::new(config.payloads, config.output_rate, config.opus_complexity.min(10)),
             store: PacketStore::new(config.capacity.max(1)),
             delay: DelayManager::new(delay, config.tuning),
             sync: SyncBuffer::new(hist, ms(500)),

@@ -57,6 +57,11 @@ pub struct ReceiverConfig {
     pub capacity: usize,
     /// Estimator tuning (quantile, forgetting factor, resampling interval, window).
     pub tuning: DelayTuning,
+    /// Opus decoder complexity (libopus `OPUS_SET_COMPLEXITY`, 0–10): 5 and up conceal lost
+    /// packets with libopus' deep-learning PLC, below 5 with the classic PLC. Default
+    /// [`OpusDecoder::DEFAULT_COMPLEXITY`](crate::codec::OpusDecoder::DEFAULT_COMPLEXITY) (5).
+    /// Values above 10 are taken as 10.
+    pub opus_complexity: u8,
 }
 
 impl ReceiverConfig {
@@ -73,6 +78,7 @@ impl ReceiverConfig {
             },
             capacity: 250,
             tuning: DelayTuning::default(),
+            opus_complexity: crate::codec::OpusDecoder::DEFAULT_COMPLEXITY,
         }
     }
 
@@ -85,6 +91,13 @@ impl ReceiverConfig {
     /// This configuration with output frames of `frame` (10 or 20 ms).
     pub fn with_frame(mut self, frame: Duration) -> Self {
         self.frame = frame;
+        self
+    }
+
+    /// This configuration with Opus decoder complexity `complexity` (see
+    /// [`Self::opus_complexity`]).
+    pub fn with_opus_complexity(mut self, complexity: u8) -> Self {
+        self.opus_complexity = complexity;
         self
     }
 
