@@ -847,7 +847,7 @@ jyqq_result jyqq_session_remove_tap(jyqq_session *s, uint64_t now_ns, uint32_t t
  * `jyqq_session_frame_info`). Heard only by the legs the tap talks to.
  *
  * Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_LENGTH`,
- * `JYQQ_UNKNOWN_TAP`.
+ * `JYQQ_UNKNOWN_TAP`, `JYQQ_CALL_ENDED` (after the call ended).
  *
  * # Safety
  * `s` is a live session or NULL; `pcm` is NULL or points to `samples_per_channel`

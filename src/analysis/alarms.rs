@@ -123,7 +123,7 @@ impl Alarms {
         let l = &mut self.legs[leg.index()];
         l.talking = false;
         l.last_voice = Some(end);
-        l.talk_since_other += end.saturating_since(start);
+        l.talk_since_other = l.talk_since_other.saturating_add(end.saturating_since(start));
         self.legs[leg.other().index()].talk_since_other = Duration::ZERO;
     }
 
@@ -140,7 +140,7 @@ impl Alarms {
                 }
             }
             if let Some(limit) = self.cfg.one_way {
-                let other_talk = o.talk_since_other + open_talk[leg.other().index()];
+                let other_talk = o.talk_since_other.saturating_add(open_talk[leg.other().index()]);
                 if !l.talking && other_talk >= limit {
                     self.set(leg, AlarmKind::OneWayAudio, true, now);
                 }

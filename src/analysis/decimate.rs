@@ -48,9 +48,13 @@ impl Decimator {
 
     /// Decimates `input` (mono, at the input rate, at most [`MAX_BLOCK`] samples) into `out`,
     /// returning the count of 8 kHz samples written (`out` must hold `input.len()/factor + 1`).
-    /// Longer input is cut at [`MAX_BLOCK`].
+    /// Longer input is cut at [`MAX_BLOCK`]; when `out` is shorter, the input is cut after the
+    /// last sample whose output fits (the rest is dropped the same way).
     pub fn process(&mut self, input: &[i16], out: &mut [f32]) -> usize {
-        let input = &input[..input.len().min(MAX_BLOCK)];
+        // Outputs fall on input samples phase, phase + factor, …: `out.len()` of them need
+        // `phase + out.len() × factor` input samples.
+        let fits = self.phase.saturating_add(out.len().saturating_mul(self.factor));
+        let input = &input[..input.len().min(MAX_BLOCK).min(fits)];
         if self.factor == 1 {
             let n = input.len().min(out.len());
             for (o, &x) in out.iter_mut().zip(input) {

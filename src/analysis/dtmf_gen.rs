@@ -135,23 +135,36 @@ pub fn dtmf_tone(digit: DtmfDigit, level_dbm0: f64, freq_scale: f64, rate: u32, 
     let w1 = 2.0 * std::f64::consts::PI * f64::from(fr) * freq_scale / f64::from(rate.max(1));
     let w2 = 2.0 * std::f64::consts::PI * f64::from(fc) * freq_scale / f64::from(rate.max(1));
     for (i, o) in out.iter_mut().enumerate() {
-        let n = (start + i as u64) as f64;
+        let n = start.saturating_add(i as u64) as f64;
         let v = amp * ((w1 * n).sin() + (w2 * n).sin());
         *o = v.round().clamp(-32768.0, 32767.0) as i16;
     }
 }
 
+/// Longest tone or pause [`dtmf_sequence`] writes per key: one hour.
+const MAX_KEY_TIME: Duration = Duration::from_secs(3600);
+
+/// Longest sequence [`dtmf_sequence`] returns: one hour at 48 kHz.
+const MAX_SEQUENCE_SAMPLES: usize = 3600 * 48_000;
+
 /// A key sequence as in-band audio: for each key of `keys` (other characters are skipped),
 /// `on` of tone then `off` of silence, at `level_dbm0` per tone, frequencies × `freq_scale`.
+///
+/// Bounded so that huge durations or rates cannot ask for more memory than exists: `on` and
+/// `off` are capped at one hour each, and the sequence is cut at 172 800 000 samples (one
+/// hour at 48 kHz).
 pub fn dtmf_sequence(keys: &str, level_dbm0: f64, on: Duration, off: Duration, freq_scale: f64, rate: u32) -> Vec<i16> {
     let sr = crate::audio::SampleRate::new(rate);
-    let (n_on, n_off) = (sr.samples_in(on), sr.samples_in(off));
+    let (n_on, n_off) = (sr.samples_in(on.min(MAX_KEY_TIME)), sr.samples_in(off.min(MAX_KEY_TIME)));
     let mut out = Vec::new();
     for k in keys.chars().filter_map(DtmfDigit::from_char) {
         let at = out.len();
-        out.resize(at + n_on, 0);
+        if at >= MAX_SEQUENCE_SAMPLES {
+            break;
+        }
+        out.resize(at + n_on.min(MAX_SEQUENCE_SAMPLES - at), 0);
         dtmf_tone(k, level_dbm0, freq_scale, rate, 0, &mut out[at..]);
-        out.resize(out.len() + n_off, 0);
+        out.resize(out.len() + n_off.min(MAX_SEQUENCE_SAMPLES - out.len()), 0);
     }
     out
 }
@@ -214,7 +227,7 @@ impl InbandDtmfGenerator {
                     None => break,
                 },
             };
-            let cycle = self.on + self.off;
+            let cycle = self.on.saturating_add(self.off);
             let n = ((cycle - pos) as usize).min(out.len() - i);
             let tone = (self.on.saturating_sub(pos) as usize).min(n);
             dtmf_tone(key, self.level_dbm0, 1.0, self.rate, pos, &mut out[i..i + tone]);

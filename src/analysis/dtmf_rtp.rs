@@ -52,7 +52,7 @@ struct Current {
 
 impl Current {
     fn ticks(&self) -> u64 {
-        self.seg_ts.saturating_sub(self.first_ts) + u64::from(self.seg_duration)
+        self.seg_ts.saturating_sub(self.first_ts).saturating_add(u64::from(self.seg_duration))
     }
 
     fn digit(&self, ended: bool) -> Option<DetectedDigit> {

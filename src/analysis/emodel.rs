@@ -46,9 +46,10 @@ impl CodecImpairment {
     }
 }
 
-/// Ie,eff for `loss_percent` (0–100) with burst ratio `burst_r` (1 = random loss).
+/// Ie,eff for `loss_percent` (0–100, clamped; NaN counts as no loss) with burst ratio
+/// `burst_r` (1 = random loss; not a positive finite number counts as 1).
 pub fn effective_ie(codec: CodecImpairment, loss_percent: f64, burst_r: f64) -> f64 {
-    let ppl = loss_percent.clamp(0.0, 100.0);
+    let ppl = if loss_percent.is_nan() { 0.0 } else { loss_percent.clamp(0.0, 100.0) };
     let burst = if burst_r.is_finite() && burst_r > 0.0 { burst_r } else { 1.0 };
     if ppl == 0.0 {
         return codec.ie;
@@ -56,10 +57,15 @@ pub fn effective_ie(codec: CodecImpairment, loss_percent: f64, burst_r: f64) -> 
     codec.ie + (95.0 - codec.ie) * ppl / (ppl / burst + codec.bpl)
 }
 
-/// Delay impairment Idd for a one-way (mouth-to-ear) delay of `ta_ms` milliseconds.
+/// Delay impairment Idd for a one-way (mouth-to-ear) delay of `ta_ms` milliseconds (0 for
+/// NaN; an infinite delay gives the formula's limit, 50).
 pub fn delay_impairment(ta_ms: f64) -> f64 {
     if ta_ms.is_nan() || ta_ms <= 100.0 {
         return 0.0;
+    }
+    if ta_ms == f64::INFINITY {
+        // 25·{X − 3·X/3 + 2} as X → ∞ (the two sixth roots approach X and X/3).
+        return 50.0;
     }
     let x = (ta_ms / 100.0).log2();
     25.0 * ((1.0 + x.powi(6)).powf(1.0 / 6.0) - 3.0 * (1.0 + (x / 3.0).powi(6)).powf(1.0 / 6.0) + 2.0)

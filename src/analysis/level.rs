@@ -98,10 +98,11 @@ impl Goertzel {
 /// `rate` Hz) from the phase advance of a Hann-windowed DFT bin at `f0` between two windows
 /// of `win` samples `hop` samples apart: `f = f0 + Δφ·rate/(2π·hop)`.
 ///
-/// Unambiguous for |f − f0| < rate/(2·hop). Needs `x.len() ≥ win + hop`; returns `None`
-/// otherwise or when the bin holds no energy.
+/// Unambiguous for |f − f0| < rate/(2·hop). Needs `win ≥ 2`, `hop ≥ 1` and
+/// `x.len() ≥ win + hop`; returns `None` otherwise (sizes whose sum overflows included) or
+/// when the bin holds no energy.
 pub fn phase_frequency(x: &[f32], f0: f32, rate: f32, win: usize, hop: usize) -> Option<f32> {
-    if win < 2 || x.len() < win + hop {
+    if win < 2 || hop == 0 || win.checked_add(hop).map_or(true, |n| x.len() < n) {
         return None;
     }
     let start = x.len() - win - hop;

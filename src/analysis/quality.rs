@@ -100,19 +100,25 @@ impl QualityMeter {
         }
     }
 
+    /// Sequence numbers the current epoch spans (saturating: extended numbers are the
+    /// sender's, a jump to the end of the range must not overflow).
+    fn epoch_span(&self) -> u64 {
+        (self.highest_seq - self.base_seq).saturating_add(1)
+    }
+
     fn finish_epoch(&mut self) {
         if self.epoch.is_some() {
-            self.expected_done += self.highest_seq - self.base_seq + 1;
-            self.received_done += self.received_epoch;
+            self.expected_done = self.expected_done.saturating_add(self.epoch_span());
+            self.received_done = self.received_done.saturating_add(self.received_epoch);
         }
     }
 
     /// Reports playout: `played` audio of which `concealed` was made up, held `delay` in the
-    /// jitter buffer.
+    /// jitter buffer. The totals saturate at [`Duration::MAX`].
     pub fn on_playout(&mut self, played: Duration, concealed: Duration, delay: Duration) {
         self.playout_reported = true;
-        self.played += played;
-        self.concealed += concealed;
+        self.played = self.played.saturating_add(played);
+        self.concealed = self.concealed.saturating_add(concealed);
         self.delay_sum_ns += delay.as_nanos();
         self.delay_n += 1;
     }
@@ -123,8 +129,8 @@ impl QualityMeter {
         let mut expected = self.expected_done;
         let mut received = self.received_done;
         if self.epoch.is_some() {
-            expected += self.highest_seq - self.base_seq + 1;
-            received += self.received_epoch;
+            expected = expected.saturating_add(self.epoch_span());
+            received = received.saturating_add(self.received_epoch);
         }
         let lost = expected.saturating_sub(received);
         let loss_percent = if expected == 0 { 0.0 } else { lost as f64 * 100.0 / expected as f64 };

@@ -23,7 +23,8 @@ use crate::audio::SampleRate;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ResampleError {
-    /// The rates or channel count cannot be resampled (0 channels, rubato refused the ratio).
+    /// The rates or channel count cannot be resampled (0 channels, a rate above
+    /// [`Resampler::MAX_RATE_HZ`], rubato refused the ratio).
     #[error("unsupported resampling: {0}")]
     Unsupported(String),
     /// The input is not a whole number of interleaved frames.
@@ -83,15 +84,29 @@ impl std::fmt::Debug for Resampler {
 }
 
 impl Resampler {
+    /// Highest sampling rate accepted, in Hz (384 kHz, the highest rate audio interfaces use).
+    /// rubato's FFT length grows with the rates over their greatest common divisor, so an
+    /// absurd rate (e.g. 4 294 967 295 Hz) would need gigabytes.
+    pub const MAX_RATE_HZ: u32 = 384_000;
+
     /// A resampler from `from` to `to` for `channels` interleaved channels. Works in blocks of
     /// 10 ms of input (rounded up to a whole period of the rate ratio); the anti-aliasing
     /// filter is rubato's windowed sinc (Blackman-Harris²) of one block length.
     ///
-    /// Errors: [`ResampleError::Unsupported`] for 0 channels or a ratio rubato refuses.
+    /// Errors: [`ResampleError::Unsupported`] for 0 channels, a rate above
+    /// [`Self::MAX_RATE_HZ`] or a ratio rubato refuses.
     pub fn new(from: SampleRate, to: SampleRate, channels: u8) -> Result<Self, ResampleError> {
         let ch = usize::from(channels);
         if ch == 0 {
             return Err(ResampleError::Unsupported("0 channels".into()));
+        }
+        if from.hz().max(to.hz()) > Self::MAX_RATE_HZ {
+            return Err(ResampleError::Unsupported(format!(
+                "{} Hz -> {} Hz: rates above {} Hz",
+                from.hz(),
+                to.hz(),
+                Self::MAX_RATE_HZ
+            )));
         }
         let (inner, chunk_in, chunk_out, delay) = if from == to {
             (None, 0, 0, 0)

@@ -16,6 +16,10 @@ use std::time::Duration;
 /// Largest decoded packet: 120 ms of stereo 48 kHz audio (RFC 6716 §3.2.5).
 const MAX_DECODED: usize = 5760 * 2;
 
+/// Longest destination ptime a transcoding chain takes: 120 ms (the longest `ptime`
+/// [`fmtp_ptime`](super::fmtp_ptime) reads, and Opus' longest packet).
+const MAX_PTIME: Duration = Duration::from_millis(120);
+
 impl From<ResampleError> for CodecError {
     fn from(e: ResampleError) -> Self {
         match e {
@@ -68,7 +72,8 @@ impl Transcoder {
     /// A transcoder running `path` with codecs from `registry`.
     ///
     /// Errors: [`CodecError::Unsupported`] when a codec or the resampler cannot be created
-    /// as the path asks; codec set-up errors.
+    /// as the path asks, or the plan's destination ptime is zero or over 120 ms (its frame
+    /// buffers are sized by it); codec set-up errors.
     pub fn new(registry: &CodecRegistry, path: &TranslationPath) -> Result<Self, CodecError> {
         let (mode, dst_ptime) = match path {
             TranslationPath::Passthrough { format } => {
@@ -85,6 +90,9 @@ impl Transcoder {
     }
 
     fn chain(registry: &CodecRegistry, plan: &TranscodePlan) -> Result<Chain, CodecError> {
+        if plan.dst_ptime.is_zero() || plan.dst_ptime > MAX_PTIME {
+            return Err(CodecError::Unsupported(format!("destination ptime {:?} (up to 120 ms)", plan.dst_ptime)));
+        }
         let decoder = registry.decoder(&plan.src, &CodecOptions::at_rate(plan.decode_rate))?;
         let enc_opts = CodecOptions { frame: Some(plan.dst_ptime), ..CodecOptions::at_rate(plan.encode_rate) };
         let encoder = registry.encoder(&plan.dst, &enc_opts)?;

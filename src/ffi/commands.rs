@@ -84,7 +84,7 @@ pub unsafe extern "C" fn jyqq_session_remove_tap(s: *mut jyqq_session, now_ns: u
 /// `jyqq_session_frame_info`). Heard only by the legs the tap talks to.
 ///
 /// Errors: `JYQQ_NULL_PARAMETER`, `JYQQ_INVALID_HANDLE`, `JYQQ_INVALID_LENGTH`,
-/// `JYQQ_UNKNOWN_TAP`.
+/// `JYQQ_UNKNOWN_TAP`, `JYQQ_CALL_ENDED` (after the call ended).
 ///
 /// # Safety
 /// `s` is a live session or NULL; `pcm` is NULL or points to `samples_per_channel`

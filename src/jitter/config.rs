@@ -44,7 +44,8 @@ pub struct JitterConfig {
     pub delay: PlayoutDelay,
     /// Most packets held. When full the OLDEST packet (by epoch, then extended
     /// sequence number) is dropped and counted in `overflow_drops`; the buffer is
-    /// never flushed as a whole. Zero is replaced by 1.
+    /// never flushed as a whole. Zero is replaced by 1, values above 65 536 (one packet per
+    /// 16-bit sequence number) by 65 536.
     pub capacity: usize,
     /// Longest run of concealment when the buffer runs dry mid-talkspurt (no later
     /// packet present): after it, playout reports silence until a packet arrives.
@@ -112,7 +113,7 @@ impl JitterConfig {
         if self.ptime.is_zero() {
             self.ptime = Duration::from_millis(20);
         }
-        self.capacity = self.capacity.max(1);
+        self.capacity = self.capacity.clamp(1, super::store::MAX_CAPACITY);
         self.delay_quantile_pct = self.delay_quantile_pct.clamp(1, 100);
         if self.delay_window.is_zero() {
             self.delay_window = Duration::from_secs(2);

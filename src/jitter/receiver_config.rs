@@ -53,7 +53,8 @@ pub struct ReceiverConfig {
     /// time-stretch, and most paths settle nearer 20–60 ms).
     pub delay: PlayoutDelay,
     /// Most packets held. When full the oldest is dropped (counted in
-    /// `discarded`), never the whole buffer. Default 250 (5 s of 20 ms packets).
+    /// `discarded`), never the whole buffer. Default 250 (5 s of 20 ms packets). Values are
+    /// clamped to 1..=65 536 (one packet per 16-bit sequence number).
     pub capacity: usize,
     /// Estimator tuning (quantile, forgetting factor, resampling interval, window).
     pub tuning: DelayTuning,

@@ -26,6 +26,10 @@ pub(crate) enum StoreInsert {
     Rejected(MediaPacket),
 }
 
+/// Most packets a store holds, whatever capacity is asked for: one per 16-bit sequence
+/// number (22 minutes of 20 ms packets), so that a huge capacity cannot exhaust memory.
+pub(crate) const MAX_CAPACITY: usize = 65_536;
+
 /// A bounded, ordered packet queue. Never grows past its capacity and never reallocates.
 #[derive(Debug)]
 pub(crate) struct PacketStore {
@@ -34,9 +38,10 @@ pub(crate) struct PacketStore {
 }
 
 impl PacketStore {
-    /// An empty store holding at most `capacity` packets (at least 1), allocated now.
+    /// An empty store holding at most `capacity` packets (clamped to 1..=[`MAX_CAPACITY`]),
+    /// allocated now.
     pub(crate) fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
+        let capacity = capacity.clamp(1, MAX_CAPACITY);
         PacketStore { packets: VecDeque::with_capacity(capacity), capacity }
     }
 

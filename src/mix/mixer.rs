@@ -249,13 +249,14 @@ impl Mixer {
     /// channels (`out.len()` = samples per frame × `channels`); the other channels are untouched.
     ///
     /// # Errors
-    /// [`MixError::FrameLength`] on a wrong `out` length, [`MixError::BadPcm`] if
-    /// `channel >= channels`; nothing is written.
+    /// [`MixError::FrameLength`] on a wrong `out` length (its `expected` saturates at
+    /// `usize::MAX` for absurd channel counts), [`MixError::BadPcm`] if `channel >= channels`;
+    /// nothing is written.
     pub fn finish_channel(&mut self, out: &mut [i16], channel: usize, channels: usize) -> Result<(), MixError> {
         if channel >= channels {
             return Err(MixError::BadPcm("channel index out of range"));
         }
-        let expected = self.acc.len() * channels;
+        let expected = self.acc.len().saturating_mul(channels);
         if out.len() != expected {
             return Err(MixError::FrameLength { expected, got: out.len() });
         }

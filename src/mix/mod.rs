@@ -45,7 +45,7 @@ mod tones;
 
 pub use self::mixer::{interleave_stereo, Gain, LimiterConfig, Mixer, OutputStage, MAX_GAIN, MAX_INPUTS};
 pub use self::playback::{PlayMode, PlaybackId, Source, Target};
-pub use self::prompt::{LinearResampler, Prompt, PromptPlayer, Resample};
+pub use self::prompt::{LinearResampler, Prompt, PromptPlayer, Resample, MAX_PROMPT_SAMPLES};
 pub use self::router::{Router, RouterConfig, TapAudio};
 pub use self::schedule::{Due, Schedule};
 pub use self::taps::{Direction, LeaveReason, Listen, ListenLayout, RouterEvent, TapGains, TapId, TapKind};
@@ -101,7 +101,8 @@ pub enum MixError {
     /// A cadence has no step, a step with no on-time, or a zero repeat count.
     #[error("bad cadence: {0}")]
     BadCadence(&'static str),
-    /// PCM with zero channels, a length not a multiple of the channel count, or an empty prompt.
+    /// PCM with zero channels, a length not a multiple of the channel count, an empty prompt, or
+    /// a resampled prompt longer than [`MAX_PROMPT_SAMPLES`].
     #[error("bad PCM: {0}")]
     BadPcm(&'static str),
     /// A schedule lead time is longer than the offset it counts back from (e.g. a warning 120 s

@@ -53,8 +53,16 @@ pub trait Resample {
 /// old Nyquist stay ~ −30 dB or lower for speech). It does **not** low-pass before
 /// **downsampling**: content above the new Nyquist aliases, so downsample prompts with a real
 /// resampler (or offline, e.g. `sox`) instead.
+///
+/// # Errors
+/// [`MixError::BadPcm`] for empty input, or when the output would be longer than
+/// [`MAX_PROMPT_SAMPLES`] (one hour at 48 kHz: an absurd rate pair would otherwise ask for
+/// gigabytes).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LinearResampler;
+
+/// Longest prompt [`LinearResampler`] produces: one hour at 48 kHz (172 800 000 samples).
+pub const MAX_PROMPT_SAMPLES: usize = 3600 * 48_000;
 
 impl Resample for LinearResampler {
     fn resample(&mut self, input: &[i16], from: SampleRate, to: SampleRate) -> Result<Vec<i16>, MixError> {
@@ -66,8 +74,11 @@ impl Resample for LinearResampler {
         }
         let (f, t) = (u64::from(from.hz()), u64::from(to.hz()));
         let len = u64::try_from(input.len()).map_err(|_| MixError::BadPcm("input too long"))?;
-        let out_len = (len * t + f / 2) / f;
-        let out_len = usize::try_from(out_len).map_err(|_| MixError::BadPcm("output too long"))?;
+        let out_len = (u128::from(len) * u128::from(t) + u128::from(f / 2)) / u128::from(f);
+        let out_len = usize::try_from(out_len)
+            .ok()
+            .filter(|&n| n <= MAX_PROMPT_SAMPLES)
+            .ok_or(MixError::BadPcm("resampled prompt longer than one hour at 48 kHz"))?;
         let last = input.len() - 1;
         let mut out = Vec::with_capacity(out_len);
         for k in 0..out_len as u64 {

@@ -239,11 +239,16 @@ impl ToneGenerator {
         self.done
     }
 
-    /// Total length in samples, `None` for [`Repeat::Forever`].
+    /// Total length in samples (saturating at `u64::MAX`), `None` for [`Repeat::Forever`].
     pub fn total_samples(&self) -> Option<u64> {
         match self.repeat {
             Repeat::Forever => None,
-            Repeat::Times(n) => Some(self.steps.iter().map(|(a, b)| a + b).sum::<u64>() * u64::from(n)),
+            Repeat::Times(n) => Some(
+                self.steps
+                    .iter()
+                    .fold(0u64, |t, (a, b)| t.saturating_add(a.saturating_add(*b)))
+                    .saturating_mul(u64::from(n)),
+            ),
         }
     }
 
@@ -282,13 +287,13 @@ impl ToneGenerator {
                     self.pos += 1;
                 }
                 i += n;
-            } else if self.pos < on + off {
-                let n = usize::try_from(on + off - self.pos).unwrap_or(usize::MAX).min(out.len() - i);
+            } else if self.pos < on.saturating_add(off) {
+                let n = usize::try_from(on.saturating_add(off) - self.pos).unwrap_or(usize::MAX).min(out.len() - i);
                 out[i..i + n].fill(0);
                 self.pos += n as u64;
                 i += n;
             }
-            if self.pos >= on + off {
+            if self.pos >= on.saturating_add(off) {
                 self.pos = 0;
                 self.step += 1;
                 if self.step == self.steps.len() {

@@ -338,8 +338,11 @@ impl EvidenceLog {
     /// [`segment_file_name`]`(first_file, k)`. `legs` and `sidecar` are left empty for the
     /// host to fill; the signer's key is set by [`SignedManifest::sign`].
     pub fn to_manifest(&self, meta: &RecordingMetadata, end_utc: &str, first_file: &str, rate: SampleRate) -> Manifest {
-        let duration48: u64 =
-            self.segments.iter().map(|s| s.last_granule.unwrap_or(0).saturating_sub(s.pre_skip)).sum();
+        // Saturating: granule positions come from the pages logged, which may be crafted.
+        let duration48 = self
+            .segments
+            .iter()
+            .fold(0u64, |t, s| t.saturating_add(s.last_granule.unwrap_or(0).saturating_sub(s.pre_skip)));
         Manifest {
             format: MANIFEST_FORMAT.to_owned(),
             call_id: meta.call_id.clone(),
@@ -489,13 +492,14 @@ pub enum SignatureCheck {
 }
 
 /// Recomputes a chain over `LENGTH:SHA256HEX` page entries from `start`; `None` when an
-/// entry is malformed. Returns (final value, total bytes).
+/// entry is malformed or the lengths add up past `u64::MAX` (no real file). Returns (final
+/// value, total bytes).
 pub fn chain_over_entries(start: &Hash32, entries: &[String]) -> Option<(Hash32, u64)> {
     let mut c = HashChain::new(*start);
     let mut bytes = 0u64;
     for e in entries {
         let (len, h) = parse_page_entry(e)?;
-        bytes += len;
+        bytes = bytes.checked_add(len)?;
         c.push_hash(&h, 0);
     }
     Some((c.head(), bytes))

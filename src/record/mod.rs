@@ -150,6 +150,10 @@ pub struct LegStats {
     pub decoded_frames: u64,
     /// Packets that arrived after their place had been written (dropped, counted).
     pub late: u64,
+    /// Packets whose place lies more than 10 minutes after the leg's audio written so far
+    /// (an arrival time far ahead of the recorder's clock, [`Recorder::handle_timeout`] not
+    /// called in between): dropped rather than holding the gap's silence in memory.
+    pub far_ahead: u64,
     /// Packets whose payload type has no decoder on this leg (not decoded as audio).
     pub unknown_payload_type: u64,
     /// telephone-event packets (RFC 4733): not audio, skipped.

@@ -109,7 +109,9 @@ impl PcapSidecar {
         if payload.len() > 65_535 - 8 {
             return Err(SidecarError::TooLarge(payload.len()));
         }
-        let utc = self.utc_at_base + i128::from(at.as_nanos()) - i128::from(self.base.as_nanos());
+        // Saturating: the host chooses both the UTC base and the host times.
+        let utc =
+            self.utc_at_base.saturating_add(i128::from(at.as_nanos())).saturating_sub(i128::from(self.base.as_nanos()));
         let utc = utc.max(0);
         let secs = u32::try_from(utc / 1_000_000_000).unwrap_or(u32::MAX);
         let nanos = (utc % 1_000_000_000) as u32;

@@ -34,6 +34,12 @@ const MAX_FRAME_SAMPLES: usize = 5760 * 2;
 /// Frame length assumed for a CN packet before any audio frame has set the leg's ptime.
 const DEFAULT_PTIME: Duration = Duration::from_millis(20);
 
+/// Longest gap filled before a packet: one whose place lies further after the leg's logical
+/// end is dropped (counted in `far_ahead`), since the gap's silence is held in memory until
+/// encoded. The recorder's own clock keeps gaps short: `handle_timeout` encodes up to the
+/// arrival clock, so only a packet arriving far ahead of it comes here.
+const MAX_GAP: Duration = Duration::from_secs(600);
+
 /// Where a numbering epoch sits on the call timeline.
 #[derive(Debug, Clone, Copy)]
 struct Anchor {
@@ -225,6 +231,14 @@ impl LegTimeline {
         Some(n)
     }
 
+    /// Whether `pos` lies more than [`MAX_GAP`] after the logical end: such a packet is
+    /// dropped and counted.
+    fn too_far(&mut self, pos: u64) -> bool {
+        let far = pos.saturating_sub(self.logical_end()) > self.params.rate.samples_in(MAX_GAP) as u64;
+        self.stats.far_ahead += u64::from(far);
+        far
+    }
+
     /// Places one released packet on the timeline.
     fn place(&mut self, p: &MediaPacket) {
         let pt = p.payload_type.0;
@@ -240,6 +254,9 @@ impl LegTimeline {
         if fmt.is("CN") {
             let pos = self.position(p, clock);
             self.stats.comfort_noise += 1;
+            if self.too_far(pos) {
+                return;
+            }
             self.fill_to(pos);
             let level = p.payload.first().copied().unwrap_or(127);
             let mut cn = ComfortNoise::new(level, u32::from(p.seq.wire()) ^ 0x9E37);
@@ -247,7 +264,7 @@ impl LegTimeline {
             let frame =
                 if self.last_frame_len > 0 { self.last_frame_len } else { self.params.rate.samples_in(DEFAULT_PTIME) };
             // Only the part not already written (a CN packet behind the write point adds nothing).
-            let fresh = (pos + frame as u64).saturating_sub(self.logical_end());
+            let fresh = pos.saturating_add(frame as u64).saturating_sub(self.logical_end());
             self.audio.push_at_rate((0..fresh).map(|_| cn.next_sample()));
             self.stats.comfort_samples += fresh;
             self.comfort = Some(cn);
@@ -259,9 +276,12 @@ impl LegTimeline {
             return;
         };
         let pos = self.position(p, clock);
+        if self.too_far(pos) {
+            return;
+        }
         let end = self.logical_end();
         let len = self.decoded_len_estimate(di, &p.payload);
-        if pos + len <= end {
+        if pos.saturating_add(len) <= end {
             self.stats.late += 1;
             return;
         }
@@ -276,7 +296,7 @@ impl LegTimeline {
         let Some(n) = self.decode_and_write(di, &p.payload, pos, None, dtx) else {
             // An undecodable packet still occupies its slot when its header tells the duration
             // (an Opus TOC): filled as a loss, so the timeline keeps time.
-            self.fill_to(pos + len);
+            self.fill_to(pos.saturating_add(len));
             return;
         };
         let rate = self.params.rate;

@@ -286,8 +286,9 @@ fn check_consistency(m: &Manifest, out: &mut Vec<Finding>) {
             _ => out.push(Finding::ManifestInconsistent(format!("segment {} page list and chain disagree", s.index))),
         }
         prev = s.chain_final.clone();
-        pages += s.pages.len() as u64;
-        bytes += s.bytes;
+        // Saturating: the counts come from the manifest file, which may be crafted.
+        pages = pages.saturating_add(s.pages.len() as u64);
+        bytes = bytes.saturating_add(s.bytes);
     }
     if prev != m.chain.final_hash || pages != m.chain.page_count || bytes != m.chain.bytes {
         out.push(Finding::ManifestInconsistent("final chain value or totals disagree with the segments".into()));
@@ -326,7 +327,7 @@ fn check_segment(
     out: &mut Vec<Finding>,
 ) {
     let expected: Vec<(u64, [u8; 32])> = entries.iter().filter_map(|e| parse_page_entry(e)).collect();
-    let expected_bytes: u64 = expected.iter().map(|e| e.0).sum();
+    let expected_bytes = expected.iter().fold(0u64, |t, e| t.saturating_add(e.0));
     let index: HashMap<[u8; 32], usize> = expected.iter().enumerate().map(|(i, e)| (e.1, i)).collect();
     let ps = pieces(bytes);
     let before = out.len();
@@ -462,10 +463,10 @@ fn check_sidecar(sc: &super::manifest::SidecarFacts, bytes: &[u8], out: &mut Vec
         return;
     }
     if let Some(k) = checkpoints.iter().zip(&sc.checkpoints).position(|(a, b)| a != b) {
-        out.push(Finding::SidecarChanged { first_item: k as u64 * every });
+        out.push(Finding::SidecarChanged { first_item: (k as u64).saturating_mul(every) });
         return;
     }
-    let checked = checkpoints.len().min(sc.checkpoints.len()) as u64 * every;
+    let checked = (checkpoints.len().min(sc.checkpoints.len()) as u64).saturating_mul(every);
     if records < sc.records && (bytes.len() as u64) < sc.bytes {
         // Fewer records, the checkpoints so far agree: cut short (or records removed after
         // item `checked`, which per-record hashes would be needed to tell apart).
@@ -479,7 +480,7 @@ fn check_sidecar(sc: &super::manifest::SidecarFacts, bytes: &[u8], out: &mut Vec
 
 /// Whether the first `sc.records + 1` items chain to `sc.chain_final`.
 fn chain_prefix_matches(items: &[&[u8]], sc: &super::manifest::SidecarFacts) -> bool {
-    let n = usize::try_from(sc.records + 1).unwrap_or(usize::MAX);
+    let n = usize::try_from(sc.records.saturating_add(1)).unwrap_or(usize::MAX);
     if items.len() < n {
         return false;
     }

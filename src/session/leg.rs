@@ -252,6 +252,12 @@ impl LegState {
         self.sender.skip(self.ticks_per_frame);
     }
 
+    /// Skips `n` frames of outbound media time at once (nothing sent). RTP timestamps count
+    /// modulo 2^32, so `n` modulo 2^32 is all that matters (the truncation is intended).
+    pub(crate) fn skip_frames(&mut self, n: u64) {
+        self.sender.skip((n as u32).wrapping_mul(self.ticks_per_frame));
+    }
+
     /// Receiver (jitter buffer) statistics.
     pub(crate) fn receiver_stats(&self) -> ReceiverStats {
         self.receiver.stats()

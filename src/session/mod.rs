@@ -61,6 +61,11 @@ use thiserror::Error;
 /// (their media time still advances the outbound timestamps).
 const MAX_CATCH_UP_FRAMES: u32 = 10;
 
+/// Most ticks skipped one by one (each pulls the legs' jitter buffers): one minute of 20 ms
+/// frames. A host clock that jumps further is jumped over in one step, so that any `now`,
+/// however far ahead, costs bounded work in the session.
+const MAX_SKIPPED_TICKS: u32 = 3000;
+
 /// Errors of session construction and commands.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -326,7 +331,14 @@ impl CallSession {
 
     /// A monitor's microphone audio for the next frame: mono PCM at [`Self::rate`],
     /// one frame (ptime) long. Heard only by the legs its tap talks to.
+    ///
+    /// Errors: [`SessionError::Ended`] after the call ended (nothing flows any more); a mix
+    /// error for an unknown tap ([`MixError::UnknownTap`]) or a wrong length
+    /// ([`MixError::FrameLength`]).
     pub fn push_guard_audio(&mut self, tap: TapId, pcm: &[i16]) -> Result<(), SessionError> {
+        if self.state == State::Ended {
+            return Err(SessionError::Ended);
+        }
         self.router.push_guard_audio(tap, pcm)?;
         Ok(())
     }
@@ -463,20 +475,48 @@ impl CallSession {
         // A very late host: skip the oldest ticks rather than bursting them out.
         let mut skipped = 0u32;
         while self.state != State::Ended && now >= self.next_tick.saturating_add(ptime * MAX_CATCH_UP_FRAMES) {
+            if skipped == MAX_SKIPPED_TICKS {
+                self.jump_ticks(now);
+            }
+            let before = self.next_tick;
             self.skip_tick();
-            skipped += 1;
-            if skipped > 1_000_000 {
-                break;
+            skipped = skipped.saturating_add(1);
+            if self.next_tick == before {
+                break; // The end of the host clock: HostTime saturates there.
             }
         }
         while self.state != State::Ended && self.next_tick <= now {
+            let before = self.next_tick;
             self.tick()?;
+            if self.next_tick == before {
+                break; // As above: no tick after HostTime(u64::MAX).
+            }
         }
         if let Some(rec) = self.recorder.as_mut() {
             rec.handle_timeout(now)?;
         }
         self.drain_recorder();
         Ok(())
+    }
+
+    /// Jumps over the ticks a host clock jump left behind, all but the last
+    /// [`MAX_CATCH_UP_FRAMES`] (at most up to the tick at or after the time limit, where the
+    /// call ends): the outbound media time advances by them, nothing else runs.
+    fn jump_ticks(&mut self, now: HostTime) {
+        let ptime = self.cfg.ptime.as_nanos().max(1);
+        let behind = now.saturating_since(self.next_tick).as_nanos() / ptime;
+        let mut n = behind.saturating_sub(u128::from(MAX_CATCH_UP_FRAMES));
+        if let Some(limit) = self.limit_at() {
+            n = n.min(limit.saturating_since(self.next_tick).as_nanos().div_ceil(ptime));
+        }
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        for leg in &mut self.legs {
+            if !leg.passthrough {
+                leg.skip_frames(n);
+            }
+        }
+        let jump = u64::try_from(u128::from(n) * ptime).unwrap_or(u64::MAX);
+        self.next_tick = HostTime(self.next_tick.as_nanos().saturating_add(jump));
     }
 
     fn skip_tick(&mut self) {

@@ -101,7 +101,9 @@ pub struct Impairments {
     /// Probability that a packet is delivered twice.
     pub duplicate: f64,
     /// Sender clock error in parts per million: positive means the sender's clock runs
-    /// fast, so its packets come more often than their timestamps say.
+    /// fast, so its packets come more often than their timestamps say. NaN counts as 0;
+    /// −1 000 000 or less (a stopped or backwards clock) sends everything at the end of time
+    /// or at once. Every time computed saturates at the ends of [`Duration`].
     pub clock_skew_ppm: f64,
     /// SSRC change, if any.
     pub ssrc_change: Option<SsrcChange>,
@@ -255,6 +257,15 @@ impl SplitMix {
     }
 }
 
+/// `d × f`, saturating: zero for NaN or `f ≤ 0`, [`Duration::MAX`] when the product does
+/// not fit (`Duration::mul_f64` panics in both cases).
+fn scale(d: Duration, f: f64) -> Duration {
+    if f.is_nan() || f <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(d.as_secs_f64() * f).unwrap_or(Duration::MAX)
+}
+
 /// The simulator. Feed packets in send order with [`send`](Self::send), then take
 /// the deliveries with [`finish`](Self::finish) (sorted by arrival).
 #[derive(Debug, Clone)]
@@ -301,10 +312,10 @@ impl NetSim {
     fn delay(&mut self) -> Duration {
         let jitter = match self.imp.jitter {
             Jitter::None => Duration::ZERO,
-            Jitter::Uniform { max } => max.mul_f64(self.rng.unit()),
+            Jitter::Uniform { max } => scale(max, self.rng.unit()),
             Jitter::Exponential { mean, cap } => {
                 let u = self.rng.unit();
-                mean.mul_f64(-(1.0 - u).ln()).min(cap)
+                scale(mean, -(1.0 - u).ln()).min(cap)
             }
         };
         if let Some(s) = self.imp.spikes {
@@ -313,10 +324,10 @@ impl NetSim {
                 self.spike = s.height;
             }
         }
-        let mut d = self.imp.base_delay + jitter + self.spike;
+        let mut d = self.imp.base_delay.saturating_add(jitter).saturating_add(self.spike);
         if self.imp.reorder > 0.0 && self.rng.unit() < self.imp.reorder {
             let k = 1 + (self.rng.next_u64() % 3) as u32;
-            d += self.imp.packet_interval * k;
+            d = d.saturating_add(self.imp.packet_interval.saturating_mul(k));
         }
         d
     }
@@ -348,16 +359,17 @@ impl NetSim {
         self.rewrite(&mut data);
         self.index += 1;
         // Sender clock fast by ppm: its time runs ahead of ours.
-        let real = sent_at.mul_f64(1.0 / (1.0 + self.imp.clock_skew_ppm * 1e-6));
+        let ppm = if self.imp.clock_skew_ppm.is_nan() { 0.0 } else { self.imp.clock_skew_ppm };
+        let real = scale(sent_at, 1.0 / (1.0 + ppm * 1e-6));
         let delay = self.delay();
         if self.lost() {
             self.stats.lost += 1;
             return;
         }
         self.stats.min_delay = self.stats.min_delay.min(delay);
-        let arrival = HostTime::ZERO.saturating_add(real + delay);
+        let arrival = HostTime::ZERO.saturating_add(real.saturating_add(delay));
         if self.imp.duplicate > 0.0 && self.rng.unit() < self.imp.duplicate {
-            let extra = Duration::from_millis(30).mul_f64(self.rng.unit());
+            let extra = scale(Duration::from_millis(30), self.rng.unit());
             self.stats.duplicated += 1;
             self.out.push(Delivery {
                 arrival: arrival.saturating_add(extra),
