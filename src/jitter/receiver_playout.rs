@@ -17,11 +17,12 @@
 //! - nothing to play: conceal (codec PLC or expansion fading to comfort noise by
 //!   60 ms and to silence by 200 ms), or continue comfort noise after CN / DTX;
 //! - audio resumes after the concealment faded (a delay spike held the packets back
-//!   and released them together): short of that, late packets merge back and the
-//!   delay grows (NetEq's way); past it, the oldest waiting packets — whose slots
-//!   the faded concealment already covered — are dropped as late so that playout
-//!   resumes at the target delay, as a fixed buffer would, instead of playing the
-//!   whole spike late and accelerating for seconds (NetEq's weak spot after spikes).
+//!   and released them together): late packets merge back and the delay grows
+//!   (NetEq's way), then acceleration brings it down; only when the backlog is more
+//!   than 200 ms above the target level are the oldest waiting packets — whose slots
+//!   the faded concealment already covered — dropped as late so that playout resumes
+//!   at the target delay, instead of playing a long spike late and accelerating for
+//!   seconds (NetEq's weak spot after spikes).
 //!
 //! After the frame is filled, if audio is flowing, at most once per 100 ms: when the
 //! filtered buffer level is above the target level by a margin, accelerate; below,

@@ -11,6 +11,14 @@ use crate::jitter::receiver_config::FrameKind;
 /// How long codec-native concealment (Opus PLC) runs before the fade to comfort
 /// noise takes over; libopus attenuates its own concealment over that time.
 const NATIVE_PLC: Duration = Duration::from_millis(100);
+/// After a delay spike, a backlog up to this much above the target level plays late and
+/// is accelerated away (no audio lost, NetEq's way); beyond it the oldest waiting packets
+/// are dropped as late. Measured (benches/quality): dropping at any backlog above the
+/// target's margin lost 22 packets of speech per 300 ms spike, and PESQ under `jitter40`
+/// rose from 3.729 to 3.752 (Opus, 5 seeds) and from 3.831 to 3.932 (G.711, 3 seeds)
+/// once backlogs under 100–300 ms merged back instead (the same figures at 100, 200 and
+/// 300 ms), at 5–8 ms more mean delay.
+const SPIKE_BACKLOG: Duration = Duration::from_millis(200);
 
 impl AudioReceiver {
     /// Whether audio resumes after a gap long enough that the concealment already
@@ -21,7 +29,7 @@ impl AudioReceiver {
             return false;
         }
         let target = self.target_level(run);
-        self.level_now() > target + (target / 8.0).max(0.010)
+        self.level_now() > target + (target / 8.0).max(0.010) + SPIKE_BACKLOG.as_secs_f64()
     }
 
     /// After a delay spike: drops the oldest waiting packets — their slots were
