@@ -85,9 +85,8 @@ impl Decoder {
     pub fn complexity(&mut self) -> Result<i32, OpusError> {
         let mut v: i32 = 0;
         // SAFETY: a live decoder; OPUS_GET_COMPLEXITY takes one opus_int32 out pointer.
-        let r = unsafe {
-            ffi::opus_decoder_ctl(self.st.as_ptr(), ffi::OPUS_GET_COMPLEXITY_REQUEST, &mut v as *mut i32)
-        };
+        let r =
+            unsafe { ffi::opus_decoder_ctl(self.st.as_ptr(), ffi::OPUS_GET_COMPLEXITY_REQUEST, &mut v as *mut i32) };
         if r == ffi::OPUS_OK {
             Ok(v)
         } else {
