@@ -7,7 +7,8 @@
 //! session in `api_boundaries_call.rs`. Each assertion names the documented outcome; the
 //! comments marked "regression" name a call that panicked (or misbehaved) before its fix.
 
-use bytes::Bytes;
+mod common;
+
 use jyqq_media::analysis::{
     dtmf_sequence, dtmf_tone, AnalysisConfig, AnalysisError, CallAnalyzer, Decimator, DtmfDigit, EventKind,
     InbandDtmfConfig, InbandDtmfDetector, InbandDtmfGenerator, TelephoneEvent, TelephoneEventReceiver,
@@ -41,16 +42,7 @@ fn rtp(pt: u8, seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
 }
 
 fn media(pt: u8, seq: u64, ts: u64, arrival_ms: u64, payload: &[u8]) -> MediaPacket {
-    MediaPacket {
-        arrival: HostTime::from_millis(arrival_ms),
-        ssrc: Ssrc(7),
-        payload_type: PayloadType(pt),
-        marker: false,
-        seq: SeqNo(seq),
-        timestamp: ExtTimestamp(ts),
-        epoch: StreamEpoch(0),
-        payload: Bytes::copy_from_slice(payload),
-    }
+    common::media_packet(7, pt, seq, ts, arrival_ms, payload)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 //! documented error variant or the documented count, never a panic. "Regression" marks a
 //! call that panicked (or misbehaved) before its fix.
 
-use bytes::Bytes;
+mod common;
+
 use jyqq_media::capture::{
     find_rtp_streams, pair_calls, read_capture, sdp_payload_maps, Capture, CaptureError, Datagram,
 };
@@ -26,9 +27,7 @@ use jyqq_media::record::{
     PcapSidecar, RecordError, Recorder, RecorderConfig, RecordingMetadata, SignedManifest,
 };
 use jyqq_media::replay::{capture_calls, record_capture, record_legs, ReplayError, ReplayOptions};
-use jyqq_media::rtp::{
-    ExtTimestamp, MediaPacket, PayloadFormat, PayloadMap, PayloadType, RtpHeader, SeqNo, Ssrc, StreamEpoch,
-};
+use jyqq_media::rtp::{MediaPacket, PayloadFormat, PayloadMap, PayloadType, RtpHeader, Ssrc};
 use jyqq_media::session::{CallSession, EndCause, LegConfig, Output, Policy, SessionConfig, SessionError, Warning};
 use jyqq_media::{ClockRate, HostTime, Leg, SampleRate};
 use std::net::SocketAddr;
@@ -37,16 +36,7 @@ use std::time::Duration;
 const MIB: usize = 1 << 20;
 
 fn media(pt: u8, seq: u64, ts: u64, arrival_ms: u64, payload: &[u8]) -> MediaPacket {
-    MediaPacket {
-        arrival: HostTime::from_millis(arrival_ms),
-        ssrc: Ssrc(9),
-        payload_type: PayloadType(pt),
-        marker: false,
-        seq: SeqNo(seq),
-        timestamp: ExtTimestamp(ts),
-        epoch: StreamEpoch(0),
-        payload: Bytes::copy_from_slice(payload),
-    }
+    common::media_packet(9, pt, seq, ts, arrival_ms, payload)
 }
 
 fn rec_cfg(hz: u32) -> RecorderConfig {

@@ -20,7 +20,7 @@ use jyqq_media::record::decode_ogg_opus;
 use jyqq_media::rtp::{PayloadType, RtpHeader, RtpPacket, Ssrc};
 use std::collections::HashSet;
 use std::f64::consts::PI;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -41,13 +41,8 @@ const FREQ: [f64; 2] = [500.0, 1000.0];
 /// The flood's audio: not a harmonic of either tone.
 const FLOOD_FREQ: f64 = 3300.0;
 
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    let at = line.find(&format!("{key}=")).unwrap_or_else(|| panic!("no {key}= in {line}")) + key.len() + 1;
-    line[at..].split_whitespace().next().unwrap_or("")
-}
-
 fn num(line: &str, key: &str) -> u64 {
-    field(line, key).parse().unwrap_or_else(|_| panic!("{key} in {line}"))
+    common::relay_field(line, key).parse().unwrap_or_else(|_| panic!("{key} in {line}"))
 }
 
 /// Packet `k` of phone `leg`: its tone (whole periods per packet, so every payload of a
@@ -219,20 +214,13 @@ fn flood_and_rtp_bleed_never_reach_the_call() {
         .expect("call_relay");
     let pid = relay.id();
     let mut out = BufReader::new(relay.stdout.take().unwrap());
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "relay exited early: {head:?}");
-        let ready = line.contains("call_relay: ready");
-        head.push(line);
-        if ready {
-            break;
-        }
-    }
+    let head = common::relay_ready(&mut out);
     let t0 = Instant::now();
     let call_line = head.iter().find(|l| l.contains(" leg_a=")).expect("call line");
-    let legs: [SocketAddr; 2] =
-        [field(call_line, "leg_a").parse().unwrap(), field(call_line, "leg_b").parse().unwrap()];
+    let legs: [SocketAddr; 2] = [
+        common::relay_field(call_line, "leg_a").parse().unwrap(),
+        common::relay_field(call_line, "leg_b").parse().unwrap(),
+    ];
 
     let stop = Arc::new(AtomicBool::new(false));
     let tap_thread = {

@@ -106,13 +106,6 @@ fn windowed_ncc(reference: &[i16], x: &[i16], lag: usize) -> f64 {
     scores.get(scores.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// `key=value` of a relay output line.
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
-        .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
-}
-
 fn wait_or_kill(child: &mut Child, within: Duration, what: &str) {
     let end = Instant::now() + within;
     while Instant::now() < end {
@@ -204,21 +197,12 @@ fn relay_forwards_records_and_taps_live() {
         .spawn()
         .expect("call_relay");
     let mut out = BufReader::new(relay.stdout.take().unwrap());
-    let mut head = Vec::new();
-    loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "relay exited early: {head:?}");
-        let ready = line.contains("call_relay: ready");
-        head.push(line);
-        if ready {
-            break;
-        }
-    }
+    let head = common::relay_ready(&mut out);
     let call_line = head.iter().find(|l| l.contains(" leg_a=")).expect("call line");
-    let leg_a: SocketAddr = field(call_line, "leg_a").parse().unwrap();
-    let leg_b: SocketAddr = field(call_line, "leg_b").parse().unwrap();
+    let leg_a: SocketAddr = common::relay_field(call_line, "leg_a").parse().unwrap();
+    let leg_b: SocketAddr = common::relay_field(call_line, "leg_b").parse().unwrap();
     let tap_from: SocketAddr =
-        field(head.iter().find(|l| l.contains(" tap ")).expect("tap line"), "from").parse().unwrap();
+        common::relay_field(head.iter().find(|l| l.contains(" tap ")).expect("tap line"), "from").parse().unwrap();
 
     // The guard station: every tap packet until the relay is done.
     let stop = Arc::new(AtomicBool::new(false));
@@ -285,10 +269,11 @@ fn relay_forwards_records_and_taps_live() {
     println!("relay ran {:?}:\n{}{tail}", t_start.elapsed(), head.concat());
 
     let fin = tail.lines().find(|l| l.contains(" finished ")).expect("finished line");
-    let duration_ms: i64 = field(fin, "duration_ms").parse().unwrap();
-    let received_a: u64 = field(fin, "received_a").parse().unwrap();
-    let (sent_a, sent_b): (u64, u64) = (field(fin, "sent_a").parse().unwrap(), field(fin, "sent_b").parse().unwrap());
-    let (first_a, last_a) = field(fin, "arrivals_a_ms").split_once("..").expect("leg A packets arrived");
+    let duration_ms: i64 = common::relay_field(fin, "duration_ms").parse().unwrap();
+    let received_a: u64 = common::relay_field(fin, "received_a").parse().unwrap();
+    let (sent_a, sent_b): (u64, u64) =
+        (common::relay_field(fin, "sent_a").parse().unwrap(), common::relay_field(fin, "sent_b").parse().unwrap());
+    let (first_a, last_a) = common::relay_field(fin, "arrivals_a_ms").split_once("..").expect("leg A packets arrived");
     let (first_a, last_a): (i64, i64) = (first_a.parse().unwrap(), last_a.parse().unwrap());
     assert!((duration_ms - i64::from(RELAY_S) * 1000).abs() < 200, "{fin}");
     // 4 s of 20 ms packets, all of them from the one source the relay accepts.
@@ -348,7 +333,9 @@ fn relay_forwards_records_and_taps_live() {
     let sent_to: BTreeMap<SocketAddr, u64> = tail
         .lines()
         .filter(|l| l.contains(" sent_to "))
-        .map(|l| (l.split_whitespace().nth(2).unwrap().parse().unwrap(), field(l, "packets").parse().unwrap()))
+        .map(|l| {
+            (l.split_whitespace().nth(2).unwrap().parse().unwrap(), common::relay_field(l, "packets").parse().unwrap())
+        })
         .collect();
     let mut want = allowed.to_vec();
     want.sort();

@@ -415,6 +415,12 @@ fn ok(r: jyqq_result) -> bool {
     r == jyqq_result::JYQQ_OK
 }
 
+/// Checks a call on a handle: not a panic, and refused if the handle was freed.
+fn check(r: jyqq_result, h_is_null: bool, live: bool) {
+    ok(r);
+    refused_if_freed(r, h_is_null, live);
+}
+
 /// Checks a call on a freed handle was refused.
 fn refused_if_freed(r: jyqq_result, h_is_null: bool, live: bool) {
     if !h_is_null && !live {
@@ -493,33 +499,28 @@ unsafe fn step(
                 ts,
                 remote.as_ref().map_or(ptr::null(), |s| s.as_ptr()),
             );
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigAddPayload { cfg, leg, codec } => {
             let (h, live) = cfgs.pick(cfg);
             let (c, _name) = codec_arg(&codec);
             let r = jyqq_session_config_add_payload(h, leg % 4, &c);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigSetPolicy { cfg, policy } => {
             let (h, live) = cfgs.pick(cfg);
             let r = jyqq_session_config_set_policy(h, policy % 5);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigSetTimeLimit { cfg, ms } => {
             let (h, live) = cfgs.pick(cfg);
             let r = jyqq_session_config_set_time_limit(h, ms);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigAddWarningTone { cfg, before_ms, freq, level, dur_ms } => {
             let (h, live) = cfgs.pick(cfg);
             let r = jyqq_session_config_add_warning_tone(h, before_ms, freq, level, dur_ms % 10_000);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigAddWarningPrompt { cfg, before_ms, pcm, channels, rate } => {
             let (h, live) = cfgs.pick(cfg);
@@ -527,32 +528,27 @@ unsafe fn step(
             let ch = channels % 4;
             let spc = if ch == 0 { pcm.len() } else { pcm.len() / ch as usize };
             let r = jyqq_session_config_add_warning_prompt(h, before_ms, pcm.as_ptr(), spc, ch, rate);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigSetTiming { cfg, ptime, delay, timeout } => {
             let (h, live) = cfgs.pick(cfg);
             let r = jyqq_session_config_set_timing(h, ptime % 200, delay, timeout);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigSetFlush { cfg, ms } => {
             let (h, live) = cfgs.pick(cfg);
             let r = jyqq_session_config_set_flush_interval(h, ms % 2000);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigSetPassthrough { cfg, on } => {
             let (h, live) = cfgs.pick(cfg);
             let r = jyqq_session_config_set_passthrough(h, on);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ConfigFree { cfg } => {
             let (h, live) = cfgs.pick(cfg);
             let r = jyqq_session_config_free(h);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
             cfgs.mark_freed(h);
         }
         FfiOp::SessionNew { cfg, null_out } => {
@@ -568,15 +564,13 @@ unsafe fn step(
         FfiOp::SessionFree { s } => {
             let (h, live) = sessions.pick(s);
             let r = jyqq_session_free(h);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
             sessions.mark_freed(h);
         }
         FfiOp::Answer { s } => {
             let (h, live) = sessions.pick(s);
             let r = jyqq_session_answer(h, *now);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::HandleRtp { s, dt_ms, leg, from, data, null_data } => {
             *now += ms(dt_ms);
@@ -591,8 +585,7 @@ unsafe fn step(
                 d,
                 data.0.len(),
             );
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::HandleRtpSockaddr { s, dt_ms, leg, sockaddr, data } => {
             *now += ms(dt_ms);
@@ -611,15 +604,13 @@ unsafe fn step(
                 data.0.as_ptr(),
                 data.0.len(),
             );
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::HandleTimeout { s, dt_ms } => {
             *now += ms(dt_ms);
             let (h, live) = sessions.pick(s);
             let r = jyqq_session_handle_timeout(h, *now);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::Poll { s, max } => {
             let (h, live) = sessions.pick(s);
@@ -640,36 +631,31 @@ unsafe fn step(
             let (h, live) = sessions.pick(s);
             let remote = addr_string(&remote);
             let r = jyqq_session_bind_remote(h, leg % 4, remote.as_ref().map_or(ptr::null(), |s| s.as_ptr()));
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::AddTap { s, talk, listen, null_out } => {
             let (h, live) = sessions.pick(s);
             let mut tap = 0u32;
             let r =
                 jyqq_session_add_tap(h, *now, talk % 6, listen % 7, if null_out { ptr::null_mut() } else { &mut tap });
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::ChangeTap { s, tap, talk, listen } => {
             let (h, live) = sessions.pick(s);
             let r = jyqq_session_change_tap(h, *now, tap % 8, talk % 6, listen % 7);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::RemoveTap { s, tap } => {
             let (h, live) = sessions.pick(s);
             let r = jyqq_session_remove_tap(h, *now, tap % 8);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::PushGuard { s, tap, pcm, null_pcm } => {
             let (h, live) = sessions.pick(s);
             let pcm = pcm_of(pcm.0);
             let p = if null_pcm { ptr::null() } else { pcm.as_ptr() };
             let r = jyqq_session_push_guard_audio(h, tap % 8, p, pcm.len());
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::PlayTone { s, at_ms, target, tap, mode, freq, level, dur_ms } => {
             let (h, live) = sessions.pick(s);
@@ -684,8 +670,7 @@ unsafe fn step(
                 dur_ms % 10_000,
                 &mut 0u32,
             );
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::PlayPrompt { s, at_ms, target, tap, mode, pcm, channels, rate } => {
             let (h, live) = sessions.pick(s);
@@ -704,26 +689,22 @@ unsafe fn step(
                 rate,
                 &mut 0u32,
             );
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::Tighten { s, policy } => {
             let (h, live) = sessions.pick(s);
             let r = jyqq_session_tighten_policy(h, *now, policy % 5);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::Disconnect { s, cause } => {
             let (h, live) = sessions.pick(s);
             let r = jyqq_session_disconnect(h, *now, cause % 8);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::DisconnectTone { s, cause, freq, level, dur_ms } => {
             let (h, live) = sessions.pick(s);
             let r = jyqq_session_disconnect_with_tone(h, *now, cause % 8, freq, level, dur_ms % 10_000);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::DisconnectPrompt { s, cause, pcm, channels, rate } => {
             let (h, live) = sessions.pick(s);
@@ -731,15 +712,13 @@ unsafe fn step(
             let ch = channels % 4;
             let spc = if ch == 0 { pcm.len() } else { pcm.len() / ch as usize };
             let r = jyqq_session_disconnect_with_prompt(h, *now, cause % 8, pcm.as_ptr(), spc, ch, rate);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::IsEnded { s } => {
             let (h, live) = sessions.pick(s);
             let mut e = false;
             let r = jyqq_session_is_ended(h, &mut e);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::FrameInfo { s } => {
             let (h, live) = sessions.pick(s);
@@ -837,14 +816,12 @@ unsafe fn step(
                     r
                 }
             };
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
         }
         FfiOp::CaptureFree { c } => {
             let (h, live) = captures.pick(c);
             let r = jyqq_capture_free(h);
-            ok(r);
-            refused_if_freed(r, h.is_null(), live);
+            check(r, h.is_null(), live);
             captures.mark_freed(h);
         }
         FfiOp::ResultText { code } => {

@@ -79,3 +79,48 @@ pub fn example_bin(name: &str) -> Option<PathBuf> {
     }
     bin
 }
+
+/// `key=value` of a `call_relay` output line (the example's format, `examples/call_relay.rs`).
+pub fn relay_field<'a>(line: &'a str, key: &str) -> &'a str {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
+}
+
+/// Reads `call_relay`'s output up to its `call_relay: ready` line and returns the lines so
+/// far (bound ports, tap source); panics if the relay exits first.
+pub fn relay_ready(out: &mut impl std::io::BufRead) -> Vec<String> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap_or(0) > 0, "relay exited early: {head:?}");
+        let ready = line.contains("call_relay: ready");
+        head.push(line);
+        if ready {
+            return head;
+        }
+    }
+}
+
+/// An accepted RTP packet as ingress hands it on: SSRC `ssrc`, payload type `pt`, extended
+/// sequence number `seq` and timestamp `ts` (RTP ticks), arrival at `arrival_ms`, epoch 0.
+pub fn media_packet(
+    ssrc: u32,
+    pt: u8,
+    seq: u64,
+    ts: u64,
+    arrival_ms: u64,
+    payload: &[u8],
+) -> jyqq_media::rtp::MediaPacket {
+    use jyqq_media::rtp::{ExtTimestamp, MediaPacket, PayloadType, SeqNo, Ssrc, StreamEpoch};
+    MediaPacket {
+        arrival: jyqq_media::HostTime::from_millis(arrival_ms),
+        ssrc: Ssrc(ssrc),
+        payload_type: PayloadType(pt),
+        marker: false,
+        seq: SeqNo(seq),
+        timestamp: ExtTimestamp(ts),
+        epoch: StreamEpoch(0),
+        payload: bytes::Bytes::copy_from_slice(payload),
+    }
+}
